@@ -1,0 +1,207 @@
+# espprov — plain GNU make. `make help` lists the targets.
+#
+# Layout of the build: every folder's sources are found by wildcard, so a new
+# file needs no Makefile edit. Libraries are static archives; dependencies point
+# down only: provision -> flasher, spiffsgen.
+
+PROG     := espprov
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+# Extra flags for one-off runs (e.g. `make EXTRA_CFLAGS=-O0`).
+EXTRA_CFLAGS ?=
+TEST_JOBS ?= 2
+
+PKGS := openssl jansson libusb-1.0 sqlite3 zlib
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Werror \
+        -Wmissing-prototypes -Wstrict-prototypes -Wold-style-definition \
+        -Wshadow -Wvla -Wwrite-strings -Wformat=2 -Wpointer-arith \
+        -Wcast-qual -Wundef -Wno-format-truncation
+# (Messages are cut to fixed buffers on purpose; snprintf truncation is not a bug.)
+# Only OpenSSL 3 APIs that are not deprecated may be used.
+DEFS := -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+        -DESPPROV_VERSION='"$(VERSION)"'
+OPT  ?= -O2 -g
+
+ifeq ($(SAN),1)
+OPT      := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+
+INCLUDES := -I. -Itests
+CFLAGS_ALL = $(OPT) $(WARN) $(DEFS) $(INCLUDES) $(PKG_CFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+LDFLAGS_ALL = $(SANFLAGS) -pthread
+
+# --------------------------------------------------------------------------
+# Dependencies: installed on demand, then their flags cached in $(BUILD)/pkg.mk
+# (make re-reads the Makefile once that file exists).
+NODEPS_GOALS := clean help fmt fmt-check
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+-include $(BUILD)/pkg.mk
+endif
+
+$(BUILD)/.deps-build: .ci/deps
+	@mkdir -p $(BUILD)
+	@./.ci/deps build
+	@touch $@
+
+$(BUILD)/.deps-test: .ci/deps
+	@mkdir -p $(BUILD)
+	@./.ci/deps test
+	@touch $@
+
+$(BUILD)/pkg.mk: $(BUILD)/.deps-build
+	@printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\n' \
+	  "$$(pkg-config --cflags $(PKGS))" "$$(pkg-config --libs $(PKGS))" > $@
+
+# --------------------------------------------------------------------------
+# Sources
+SPIFFSGEN_SRC := $(wildcard spiffsgen/*.c)
+FLASHER_SRC   := $(wildcard flasher/*.c)
+CLI_SRC       := provision/main.c $(wildcard provision/cli*.c) $(wildcard provision/cmd_*.c)
+PROVISION_SRC := $(filter-out $(CLI_SRC),$(wildcard provision/*.c))
+# The firmware's portable config parser: built for the host and unit-tested.
+FWLIB_SRC     := $(wildcard firmware/espprov_client/src/*.c)
+ESPSIM_SRC    := $(wildcard tests/espsim/*.c)
+TESTLIB_SRC   := $(wildcard tests/support/*.c)
+UNIT_SRC      := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC     := $(wildcard tests/bench/bench_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_SPIFFSGEN := $(BUILD)/libspiffsgen.a
+LIB_FLASHER   := $(BUILD)/libflasher.a
+LIB_PROVISION := $(BUILD)/libprovision.a
+LIB_FW        := $(BUILD)/libfwconfig.a
+LIB_TEST      := $(BUILD)/libtestsupport.a
+LIBS_ALL      := $(LIB_PROVISION) $(LIB_FLASHER) $(LIB_SPIFFSGEN)
+
+BIN        := $(BUILD)/$(PROG)
+ESPSIM     := $(BUILD)/espsim
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
+INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*.sh))
+
+ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SRC) \
+              $(FWLIB_SRC) $(ESPSIM_SRC) $(TESTLIB_SRC) $(UNIT_SRC) $(FUZZ_SRC) \
+              $(BENCH_SRC) tests/fuzz/replay_main.c)
+
+.PHONY: all test check fuzz bench demo install uninstall clean help fmt fmt-check \
+        firmware-check unit integration fuzz-replay
+.DEFAULT_GOAL := all
+# Keep objects that only feed a test binary (make would delete them as intermediates).
+.SECONDARY:
+
+## Build the espprov binary (installs missing build packages first)
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/pkg.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB_SPIFFSGEN): $(call obj,$(SPIFFSGEN_SRC))
+$(LIB_FLASHER):   $(call obj,$(FLASHER_SRC))
+$(LIB_PROVISION): $(call obj,$(PROVISION_SRC))
+$(LIB_FW):        $(call obj,$(FWLIB_SRC))
+$(LIB_TEST):      $(call obj,$(TESTLIB_SRC))
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(call obj,$(CLI_SRC)) $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(LIBS_ALL) $(PKG_LIBS)
+
+$(ESPSIM): $(call obj,$(ESPSIM_SRC))
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lutil
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIB_TEST) $(LIBS_ALL) $(LIB_FW)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
+
+$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIB_TEST) $(LIBS_ALL) $(LIB_FW)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
+
+# Fuzz targets are also linked with a corpus-replay main in every test build,
+# so they compile, and their corpora run, under gcc and the sanitizers.
+$(BUILD)/tests/replay_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIBS_ALL) $(LIB_FW)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# --------------------------------------------------------------------------
+# Tests
+
+## Build and run every test (unit, integration, fuzz corpus replay, firmware cross-build)
+test: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
+	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
+	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(UNIT_BINS) $(FUZZ_REPLAY_BINS) \
+	  $(INTEGRATION_TESTS)
+
+## Run only the unit tests
+unit: $(BUILD)/.deps-test $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BINS)
+
+## Run only the integration tests (T=tests/integration/NAME.sh for one)
+integration: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM))
+	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
+	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(or $(T),$(INTEGRATION_TESTS))
+
+## Run the test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+check:
+	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test
+
+## Cross-compile the firmware's config parser for the ESP8266 (xtensa-lx106)
+firmware-check:
+	@./.ci/deps firmware
+	@tests/firmware-check.sh
+
+## Build libFuzzer targets with clang and fuzz each for FUZZ_SECONDS (default 60)
+fuzz:
+	@./.ci/deps fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang $(BUILD)/pkg.mk >/dev/null
+	@BUILD=build/fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run-libfuzzer.sh $(FUZZ_SRC)
+
+## Measure speed and memory (time-modelled simulator runs included); prints figures
+bench: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(BENCH_BINS)
+	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
+	  tests/bench/run.sh $(BENCH_BINS) $(sort $(wildcard tests/bench/*.sh))
+
+## Provision three simulated boards from profiles/demo.json and show the result
+demo: $(BUILD)/.deps-test $(BIN) $(ESPSIM)
+	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) tests/demo.sh
+
+## Install the binary and man-free docs under PREFIX (default /usr/local)
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/
+	install -m 0644 profiles/*.json profiles/README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles/
+
+## Remove what `make install` put under PREFIX
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/$(PROG)
+
+## Format the C sources with clang-format
+fmt:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+## Fail if any C source is not clang-formatted
+fmt-check:
+	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
+
+## Remove build outputs
+clean:
+	rm -rf build
+
+## List the targets
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z-]+:/{if(doc){split($$1,a,":"); printf "  %-15s %s\n", a[1], doc}; doc=""}' $(MAKEFILE_LIST)
+
+-include $(ALL_OBJS:.o=.d)

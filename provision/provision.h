@@ -1,0 +1,63 @@
+/*
+ * provision — the espprov library: profiles, identities and certificates,
+ * the device config file, the ledger, flash layouts and the batch jobs.
+ *
+ * This is the one public header of provision/. It sits on top of flasher/ and
+ * spiffsgen/ and is used by the command layer (provision/main.c, cmd_*.c).
+ * Nothing declared here prints, exits, reads argv or reads the environment
+ * except where a function says so (profile loading expands ${NAME}).
+ *
+ * Errors: every fallible function takes a `struct pv_error *` and returns 0 on
+ * success or a negative `enum pv_err` code. The message says what failed and
+ * why; the hint, when set, says what to try. Neither ever holds a secret.
+ */
+#ifndef ESPPROV_PROVISION_H
+#define ESPPROV_PROVISION_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ===== Errors ========================================================== */
+
+enum pv_err {
+    PV_OK = 0,
+    PV_ERR_INVALID = -1,  /* bad input: profile field, argument, file content */
+    PV_ERR_IO = -2,       /* a file could not be read or written */
+    PV_ERR_CRYPTO = -3,   /* OpenSSL refused (wrong passphrase, mismatched key, ...) */
+    PV_ERR_NOMEM = -4,
+    PV_ERR_EXISTS = -5,   /* refusing to overwrite */
+    PV_ERR_NOT_FOUND = -6,
+    PV_ERR_DEVICE = -7,   /* the board or the flasher failed */
+    PV_ERR_DB = -8,       /* the ledger database failed */
+    PV_ERR_CANCELLED = -9,
+};
+
+struct pv_error {
+    int code;        /* enum pv_err */
+    char msg[512];   /* "what failed: why", lowercase, no trailing full stop */
+    char hint[256];  /* "what to try", or empty */
+};
+
+/* Sets code, message and hint (hint may be NULL). Returns `code`. */
+int pv_error_set(struct pv_error *err, int code, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int pv_error_setv(struct pv_error *err, int code, const char *hint, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
+/* Prefixes the existing message with "<context>: ". Returns err->code. */
+int pv_error_prefix(struct pv_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pv_error_clear(struct pv_error *err);
+
+/* ===== Units =========================================================== */
+
+/*
+ * Parses a size or offset: decimal ("4096"), hex ("0x1000"), or with a
+ * binary suffix K/KB/KiB or M/MB/MiB ("64K" = 65536, "4MB" = 4194304), case
+ * insensitive. Rejects negatives, junk and values above 2^32-1 when
+ * `max` is 0 (otherwise above `max`). Returns 0 or PV_ERR_INVALID.
+ */
+int pv_parse_size(const char *text, uint64_t max, uint64_t *out);
+
+#endif
