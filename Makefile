@@ -100,9 +100,13 @@ ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SR
 ## Build the espprov binary (installs missing build packages first)
 all: $(BIN)
 
+# Quiet by default; `make V=1` shows the full command lines.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c $(BUILD)/pkg.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB_SPIFFSGEN): $(call obj,$(SPIFFSGEN_SRC))
 $(LIB_FLASHER):   $(call obj,$(FLASHER_SRC))
@@ -112,27 +116,32 @@ $(LIB_TEST):      $(call obj,$(TESTLIB_SRC))
 $(BUILD)/lib%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BIN): $(call obj,$(CLI_SRC)) $(LIBS_ALL)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(LIBS_ALL) $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(LIBS_ALL) $(PKG_LIBS)
 
 $(ESPSIM): $(call obj,$(ESPSIM_SRC))
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lutil
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lutil
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIB_TEST) $(LIBS_ALL) $(LIB_FW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
 
 $(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIB_TEST) $(LIBS_ALL) $(LIB_FW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB_TEST) $(LIBS_ALL) $(LIB_FW) $(PKG_LIBS) -lutil
 
 # Fuzz targets are also linked with a corpus-replay main in every test build,
 # so they compile, and their corpora run, under gcc and the sanitizers.
 $(BUILD)/tests/replay_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIBS_ALL) $(LIB_FW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # --------------------------------------------------------------------------
 # Tests

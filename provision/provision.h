@@ -60,4 +60,21 @@ void pv_error_clear(struct pv_error *err);
  */
 int pv_parse_size(const char *text, uint64_t max, uint64_t *out);
 
+/* ===== SQLite files (ledger, CA issuance record) ====================== */
+
+struct sqlite3;
+
+/*
+ * Opens (creating if needed) an SQLite database for records that must stay
+ * true across crashes: WAL journal, synchronous=FULL, foreign keys on, a busy
+ * timeout so parallel workers wait instead of failing. `schema` is run in one
+ * transaction when the file's user_version is below `version`, then
+ * user_version is set to `version`. The file is created mode 0600.
+ */
+int pv_db_open(const char *path, const char *schema, int version, struct sqlite3 **out,
+               struct pv_error *err);
+void pv_db_close(struct sqlite3 *db);
+/* Runs SQL without results (BEGIN IMMEDIATE, COMMIT, DDL ...). */
+int pv_db_exec(struct sqlite3 *db, const char *sql, struct pv_error *err);
+
 #endif
