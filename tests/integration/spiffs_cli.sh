@@ -152,6 +152,9 @@ check_fails "a truncated image fails cleanly" 1 "$ESPPROV" spiffs list --preset 
 assert "saying it does not mount" grep -q 'wrong magic' "$T_TMP/err"
 head -c 65536 /dev/urandom >noise.bin
 check_fails "noise is not detected as SPIFFS" 1 "$ESPPROV" spiffs list noise.bin
+head -c 65536 /dev/zero | tr '\0' '\377' >blank.bin
+check_fails "a blank image is not detected either" 1 "$ESPPROV" spiffs list blank.bin
+assert "saying it is blank" grep -q 'blank (all 0xFF)' "$T_TMP/err"
 check_fails "check of noise" 1 "$ESPPROV" spiffs check --preset esp-idf noise.bin
 assert "prints the reason on stdout" grep -q 'wrong magic' "$T_TMP/out"
 
