@@ -179,7 +179,7 @@ fuzz:
 ## Measure speed and memory (time-modelled simulator runs included); prints figures
 bench: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(BENCH_BINS)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
-	  tests/bench/run.sh $(BENCH_BINS) $(sort $(wildcard tests/bench/*.sh))
+	  tests/bench/run.sh $(BENCH_BINS) $(sort $(filter-out tests/bench/run.sh,$(wildcard tests/bench/*.sh)))
 
 ## Provision three simulated boards from profiles/demo.json and show the result
 demo: $(BUILD)/.deps-test $(BIN) $(ESPSIM)
