@@ -1,5 +1,7 @@
 /* The helpers the sketch uses around a parsed config: credentials, NTP
  * servers, the MQTT buffer size, the status message and the back-off. */
+#include <unistd.h>
+
 #include "firmware/espprov_client/src/fwconfig.h"
 #include "test.h"
 
@@ -126,6 +128,84 @@ TEST(ntp_servers_default_and_order)
     ASSERT(FWC_MIN_EPOCH == 1704067200L); /* 2024-01-01T00:00:00Z */
 }
 
-TEST_MAIN(RUN(password_wins_over_token); RUN(mqtt_buffer_fits_connect_and_publish);
+TEST(blob_kinds_tell_der_from_pem)
+{
+    static uint8_t der[260] = {0x30, 0x82, 0x01, 0x00};
+    ASSERT_EQ_INT(fwc_blob_kind(der, sizeof der), FWC_BLOB_DER);
+    ASSERT_EQ_INT(fwc_blob_kind(der, sizeof der - 1), FWC_BLOB_UNKNOWN); /* cut short */
+    static const uint8_t short_form[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+    ASSERT_EQ_INT(fwc_blob_kind(short_form, sizeof short_form), FWC_BLOB_DER);
+    static const uint8_t long1[] = {0x30, 0x81, 0x01, 0x05};
+    ASSERT_EQ_INT(fwc_blob_kind(long1, sizeof long1), FWC_BLOB_DER);
+    static const uint8_t not_seq[] = {0x31, 0x00};
+    ASSERT_EQ_INT(fwc_blob_kind(not_seq, sizeof not_seq), FWC_BLOB_UNKNOWN);
+    static const uint8_t indefinite[] = {0x30, 0x80, 0x00, 0x00};
+    ASSERT_EQ_INT(fwc_blob_kind(indefinite, sizeof indefinite), FWC_BLOB_UNKNOWN);
+
+    static const struct {
+        const char *text;
+        enum fwc_blob kind;
+    } pem[] = {
+        {"-----BEGIN CERTIFICATE-----\nMIIB\n", FWC_BLOB_PEM_CERT},
+        {"\r\n  -----BEGIN CERTIFICATE-----\n", FWC_BLOB_PEM_CERT},
+        {"-----BEGIN PRIVATE KEY-----\n", FWC_BLOB_PEM_KEY},
+        {"-----BEGIN EC PRIVATE KEY-----\n", FWC_BLOB_PEM_KEY},
+        {"-----BEGIN RSA PRIVATE KEY-----\n", FWC_BLOB_PEM_KEY},
+        {"-----BEGIN ENCRYPTED PRIVATE KEY-----\n", FWC_BLOB_PEM_ENCRYPTED},
+        {"-----BEGIN X509 CRL-----\n", FWC_BLOB_PEM_OTHER},
+        {"-----BEGIN CERTIFICATE", FWC_BLOB_PEM_OTHER},
+        {"-----BEG", FWC_BLOB_UNKNOWN},
+        {"", FWC_BLOB_UNKNOWN},
+        {"{\"v\":1}", FWC_BLOB_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof pem / sizeof pem[0]; i++) {
+        enum fwc_blob got = fwc_blob_kind((const uint8_t *)pem[i].text, strlen(pem[i].text));
+        ASSERT_MSG(got == pem[i].kind, "case %zu: %d", i, got);
+        ASSERT(fwc_blob_name(got)[0] != '\0');
+    }
+    ASSERT_EQ_INT(fwc_blob_kind(NULL, 0), FWC_BLOB_UNKNOWN);
+    ASSERT_STREQ(fwc_blob_name(FWC_BLOB_DER), "DER");
+}
+
+/* Real files as openssl writes them, so the DER rule is checked against the
+ * encoder the provisioning side uses. */
+TEST(blob_kinds_of_openssl_output)
+{
+    char dir[] = "/tmp/fwblobXXXXXX";
+    ASSERT(mkdtemp(dir) != NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-keyout k.pem -out c.pem -subj /CN=t -days 1 2>/dev/null && "
+             "openssl x509 -in c.pem -outform der -out c.der && "
+             "openssl pkey -in k.pem -outform der -out k.der && "
+             "openssl pkey -in k.pem -aes256 -passout pass:x -out e.pem",
+             dir);
+    ASSERT_MSG(system(cmd) == 0, "openssl failed");
+    static const struct {
+        const char *name;
+        enum fwc_blob kind;
+    } files[] = {{"c.pem", FWC_BLOB_PEM_CERT},
+                 {"c.der", FWC_BLOB_DER},
+                 {"k.pem", FWC_BLOB_PEM_KEY},
+                 {"k.der", FWC_BLOB_DER},
+                 {"e.pem", FWC_BLOB_PEM_ENCRYPTED}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[128];
+        static uint8_t buf[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+        FILE *f = fopen(path, "rb");
+        ASSERT(f != NULL);
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        remove(path);
+        ASSERT_MSG(fwc_blob_kind(buf, n) == files[i].kind, "%s: %s", files[i].name,
+                   fwc_blob_name(fwc_blob_kind(buf, n)));
+    }
+    rmdir(dir);
+}
+
+TEST_MAIN(RUN(password_wins_over_token); RUN(blob_kinds_tell_der_from_pem);
+          RUN(blob_kinds_of_openssl_output); RUN(mqtt_buffer_fits_connect_and_publish);
           RUN(status_message_is_escaped_json); RUN(status_message_that_does_not_fit_is_empty);
           RUN(backoff_doubles_with_jitter_up_to_a_minute); RUN(ntp_servers_default_and_order);)

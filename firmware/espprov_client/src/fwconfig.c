@@ -1,32 +1,7 @@
 /* Schema pass of the device config reader: fills struct fwc_config. */
 #include <string.h>
 
-#include "fwjson_priv.h"
-
-enum kind {
-    K_VERSION,
-    K_STR,
-    K_U16,
-    K_WIFI_PASS,
-    K_PATH,
-    K_FORMAT,
-    K_OBJECT,
-    K_TOPICS,
-    K_NTP,
-};
-
-/* One member of a JSON object in the contract. Tables, not code per key, so
- * the limits read like profiles/README.md's table. On the ESP8266 .rodata
- * lives in RAM: these tables cost about 0.5 KB there. */
-struct field {
-    const char *name;
-    unsigned char kind;
-    unsigned char required;
-    uint16_t min, max; /* string bytes, integer range or list entries */
-    uint16_t off;      /* offset of the destination in struct fwc_config */
-    const struct field *sub;
-    unsigned char nsub;
-};
+#include "fwconfig_priv.h"
 
 #define OFF(member) ((uint16_t)offsetof(struct fwc_config, member))
 #define COUNT(a)    ((unsigned char)(sizeof(a) / sizeof((a)[0])))
@@ -62,230 +37,6 @@ static const struct field root_fields[] = {
     {"ntp", K_NTP, 0, 1, FWC_NTP_MAX, OFF(ntp), NULL, 0},
 };
 
-/* Keys longer than this are shown cut short in messages (and are never valid). */
-#define KEY_SHOWN 24
-
-struct pctx {
-    struct fwj j;
-    struct fwc_config *cfg;
-    char path[64]; /* "mqtt.topics.status", "ntp[1]" */
-    struct fwj_out path_out;
-    char detail[56];
-};
-
-/* ---- error text ---------------------------------------------------------- */
-
-static enum fwc_err fail(struct pctx *c, enum fwc_err code, size_t at, const char *why)
-{
-    return fwj_fail(&c->j, code, at, why);
-}
-
-/* why = a + n + b, e.g. "too long (max " 32 " bytes)". */
-static enum fwc_err fail_n(struct pctx *c, enum fwc_err code, size_t at, const char *a,
-                           unsigned long n, const char *b)
-{
-    struct fwj_out o;
-    fwj_out_init(&o, c->detail, sizeof c->detail);
-    fwj_out_str(&o, a);
-    fwj_out_uint(&o, n);
-    fwj_out_str(&o, b);
-    return fail(c, code, at, c->detail);
-}
-
-static size_t push_key(struct pctx *c, const char *key, size_t len)
-{
-    size_t saved = c->path_out.len;
-    if (saved > 0) {
-        fwj_out_str(&c->path_out, ".");
-    }
-    /* Keys may hold anything; show only printable ASCII on the console. */
-    for (size_t k = 0; k < len && k < KEY_SHOWN; k++) {
-        char ch = key[k] > 0x20 && key[k] < 0x7F ? key[k] : '?';
-        fwj_out_mem(&c->path_out, &ch, 1);
-    }
-    if (len > KEY_SHOWN) {
-        fwj_out_str(&c->path_out, "...");
-    }
-    return saved;
-}
-
-static size_t push_index(struct pctx *c, unsigned i)
-{
-    size_t saved = c->path_out.len;
-    fwj_out_str(&c->path_out, "[");
-    fwj_out_uint(&c->path_out, i);
-    fwj_out_str(&c->path_out, "]");
-    return saved;
-}
-
-static void pop_path(struct pctx *c, size_t saved)
-{
-    c->path_out.len = saved;
-    c->path[saved] = '\0';
-}
-
-/* ---- values -------------------------------------------------------------- */
-
-static enum fwc_err need(struct pctx *c, int open, const char *why)
-{
-    fwj_ws(&c->j);
-    if (fwj_peek(&c->j) != open) {
-        return fail(c, FWC_ERR_TYPE, c->j.pos, why);
-    }
-    return FWC_OK;
-}
-
-/* A string of min..max bytes into dst (max + 1 bytes of room). */
-static enum fwc_err read_str(struct pctx *c, char *dst, size_t min, size_t max)
-{
-    size_t at = c->j.pos, len;
-    int nul;
-    enum fwc_err rc = need(c, '"', "must be a string");
-    if (rc == FWC_OK) {
-        at = c->j.pos;
-        rc = fwj_string(&c->j, dst, max + 1, &len, &nul);
-    }
-    if (rc != FWC_OK) {
-        return rc;
-    }
-    if (nul) {
-        return fail(c, FWC_ERR_VALUE, at, "contains a NUL character (\\u0000)");
-    }
-    if (len > max) {
-        return fail_n(c, FWC_ERR_LENGTH, at, "too long (max ", max, " bytes)");
-    }
-    if (len < min) {
-        return min == 1 ? fail(c, FWC_ERR_LENGTH, at, "must not be empty")
-                        : fail_n(c, FWC_ERR_LENGTH, at, "too short (min ", min, " bytes)");
-    }
-    return FWC_OK;
-}
-
-static int all_hex(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static enum fwc_err read_wifi_password(struct pctx *c, char *dst)
-{
-    static const char rule[] = "must be empty, 8-63 characters or 64 hex digits";
-    size_t at = c->j.pos;
-    enum fwc_err rc = read_str(c, dst, 0, FWC_WIFI_PASS_MAX);
-    if (rc != FWC_OK) {
-        return rc;
-    }
-    size_t len = strlen(dst);
-    if (len > 0 && len < 8) {
-        return fail(c, FWC_ERR_LENGTH, at, rule);
-    }
-    if (len == 64 && !all_hex(dst)) {
-        return fail(c, FWC_ERR_VALUE, at, rule);
-    }
-    return FWC_OK;
-}
-
-static enum fwc_err read_int(struct pctx *c, struct fwj_num *n, size_t *at)
-{
-    fwj_ws(&c->j);
-    *at = c->j.pos;
-    int ch = fwj_peek(&c->j);
-    if (ch != '-' && !(ch >= '0' && ch <= '9')) {
-        return fail(c, FWC_ERR_TYPE, *at, "must be an integer");
-    }
-    enum fwc_err rc = fwj_number(&c->j, n);
-    if (rc == FWC_OK && !n->integer) {
-        rc = fail(c, FWC_ERR_TYPE, *at, "must be an integer");
-    }
-    return rc;
-}
-
-static enum fwc_err read_version(struct pctx *c)
-{
-    struct fwj_num n;
-    size_t at;
-    enum fwc_err rc = read_int(c, &n, &at);
-    if (rc == FWC_OK && (n.negative || n.mag != 1)) {
-        rc = fail_n(c, FWC_ERR_VERSION, at,
-                    n.negative ? "unsupported format version -" : "unsupported format version ",
-                    n.mag, " (this firmware reads 1)");
-    }
-    return rc;
-}
-
-static enum fwc_err read_u16(struct pctx *c, const struct field *f, uint16_t *dst)
-{
-    struct fwj_num n;
-    size_t at;
-    enum fwc_err rc = read_int(c, &n, &at);
-    if (rc != FWC_OK) {
-        return rc;
-    }
-    if (n.negative || n.mag < f->min || n.mag > f->max) {
-        struct fwj_out o;
-        fwj_out_init(&o, c->detail, sizeof c->detail);
-        fwj_out_str(&o, "out of range (");
-        fwj_out_uint(&o, f->min);
-        fwj_out_str(&o, "-");
-        fwj_out_uint(&o, f->max);
-        fwj_out_str(&o, ")");
-        return fail(c, FWC_ERR_RANGE, at, c->detail);
-    }
-    *dst = (uint16_t)n.mag;
-    return FWC_OK;
-}
-
-static enum fwc_err read_format(struct pctx *c, enum fwc_tls_format *dst)
-{
-    char word[4];
-    size_t at = c->j.pos;
-    enum fwc_err rc = need(c, '"', "must be a string");
-    if (rc == FWC_OK) {
-        at = c->j.pos;
-        size_t len;
-        int nul;
-        rc = fwj_string(&c->j, word, sizeof word, &len, &nul);
-        if (rc == FWC_OK && len == 3 && strcmp(word, "der") == 0) {
-            *dst = FWC_TLS_DER;
-        } else if (rc == FWC_OK && len == 3 && strcmp(word, "pem") == 0) {
-            *dst = FWC_TLS_PEM;
-        } else if (rc == FWC_OK) {
-            rc = fail(c, FWC_ERR_VALUE, at, "must be \"der\" or \"pem\"");
-        }
-    }
-    return rc;
-}
-
-/* After an object member or array element: ',' (more follow) or the closer. */
-static enum fwc_err next_or_close(struct pctx *c, char close, int *more)
-{
-    fwj_ws(&c->j);
-    int ch = fwj_peek(&c->j);
-    if (ch == ',' || ch == close) {
-        c->j.pos++;
-        *more = ch == ',';
-        return FWC_OK;
-    }
-    return fail(c, ch < 0 ? FWC_ERR_TRUNCATED : FWC_ERR_SYNTAX, c->j.pos,
-                "expected ',' or a closing bracket");
-}
-
-/* Object member name and its ':'. key gets up to KEY_SHOWN bytes. */
-static enum fwc_err read_key(struct pctx *c, char *key, size_t *len, int *nul, size_t *at)
-{
-    fwj_ws(&c->j);
-    *at = c->j.pos;
-    enum fwc_err rc = fwj_string(&c->j, key, KEY_SHOWN + 1, len, nul);
-    if (rc == FWC_OK) {
-        rc = fwj_expect(&c->j, ':', "expected ':' after a key");
-    }
-    return rc;
-}
-
 static int valid_topic_name(const char *name, size_t len)
 {
     for (size_t k = 0; k < len; k++) {
@@ -312,42 +63,42 @@ static enum fwc_err read_topics(struct pctx *c)
         char key[KEY_SHOWN + 1];
         size_t len, at;
         int nul;
-        rc = read_key(c, key, &len, &nul, &at);
+        rc = fwp_read_key(c, key, &len, &nul, &at);
         if (rc != FWC_OK) {
             return rc;
         }
         if (cfg->mqtt.topic_count == FWC_TOPICS_MAX) {
-            return fail_n(c, FWC_ERR_LENGTH, at, "more than ", FWC_TOPICS_MAX, " topics");
+            return fwp_fail_n(c, FWC_ERR_LENGTH, at, "more than ", FWC_TOPICS_MAX, " topics");
         }
         if (len == 0) {
-            return fail(c, FWC_ERR_LENGTH, at, "empty topic name");
+            return fwp_fail(c, FWC_ERR_LENGTH, at, "empty topic name");
         }
-        size_t saved = push_key(c, key, len);
+        size_t saved = fwp_push_key(c, key, len);
         if (len > FWC_TOPIC_NAME_MAX) {
-            return fail_n(c, FWC_ERR_LENGTH, at, "topic name too long (max ", FWC_TOPIC_NAME_MAX,
-                          " bytes)");
+            return fwp_fail_n(c, FWC_ERR_LENGTH, at, "topic name too long (max ",
+                              FWC_TOPIC_NAME_MAX, " bytes)");
         }
         if (nul || !valid_topic_name(key, len)) {
-            return fail(c, FWC_ERR_VALUE, at, "topic names use only a-z, 0-9 and _");
+            return fwp_fail(c, FWC_ERR_VALUE, at, "topic names use only a-z, 0-9 and _");
         }
         for (unsigned t = 0; t < cfg->mqtt.topic_count; t++) {
             if (strcmp(cfg->mqtt.topics[t].name, key) == 0) {
-                return fail(c, FWC_ERR_DUPLICATE, at, "duplicate key");
+                return fwp_fail(c, FWC_ERR_DUPLICATE, at, "duplicate key");
             }
         }
         struct fwc_topic *slot = &cfg->mqtt.topics[cfg->mqtt.topic_count];
-        rc = read_str(c, slot->topic, 1, FWC_TOPIC_MAX);
+        rc = fwp_read_str(c, slot->topic, 1, FWC_TOPIC_MAX);
         if (rc != FWC_OK) {
             return rc;
         }
         memcpy(slot->name, key, len + 1);
         cfg->mqtt.topic_count++;
-        pop_path(c, saved);
-        rc = next_or_close(c, '}', &more);
+        fwp_pop_path(c, saved);
+        rc = fwp_next_or_close(c, '}', &more);
     }
     if (rc == FWC_OK && fwc_topic(cfg, "status") == NULL) {
-        push_key(c, "status", 6);
-        rc = fail(c, FWC_ERR_MISSING, open_at, "missing (the firmware publishes there)");
+        fwp_push_key(c, "status", 6);
+        rc = fwp_fail(c, FWC_ERR_MISSING, open_at, "missing (the firmware publishes there)");
     }
     return rc;
 }
@@ -360,21 +111,21 @@ static enum fwc_err read_ntp(struct pctx *c)
     int more = 1;
     fwj_ws(&c->j);
     if (rc == FWC_OK && fwj_peek(&c->j) == ']') {
-        return fail_n(c, FWC_ERR_LENGTH, open_at, "must list 1-", FWC_NTP_MAX, " servers");
+        return fwp_fail_n(c, FWC_ERR_LENGTH, open_at, "must list 1-", FWC_NTP_MAX, " servers");
     }
     while (rc == FWC_OK && more) {
         if (cfg->ntp_count == FWC_NTP_MAX) {
             fwj_ws(&c->j);
-            return fail_n(c, FWC_ERR_LENGTH, c->j.pos, "more than ", FWC_NTP_MAX, " servers");
+            return fwp_fail_n(c, FWC_ERR_LENGTH, c->j.pos, "more than ", FWC_NTP_MAX, " servers");
         }
-        size_t saved = push_index(c, cfg->ntp_count);
-        rc = read_str(c, cfg->ntp[cfg->ntp_count], 1, FWC_NTP_HOST_MAX);
+        size_t saved = fwp_push_index(c, cfg->ntp_count);
+        rc = fwp_read_str(c, cfg->ntp[cfg->ntp_count], 1, FWC_NTP_HOST_MAX);
         if (rc != FWC_OK) {
             return rc;
         }
         cfg->ntp_count++;
-        pop_path(c, saved);
-        rc = next_or_close(c, ']', &more);
+        fwp_pop_path(c, saved);
+        rc = fwp_next_or_close(c, ']', &more);
     }
     return rc;
 }
@@ -387,32 +138,32 @@ static enum fwc_err read_value(struct pctx *c, const struct field *f)
     enum fwc_err rc;
     switch (f->kind) {
     case K_VERSION:
-        return read_version(c);
+        return fwp_read_version(c);
     case K_U16:
-        return read_u16(c, f, (uint16_t *)(void *)dst);
+        return fwp_read_u16(c, f, (uint16_t *)(void *)dst);
     case K_STR:
-        return read_str(c, dst, f->min, f->max);
+        return fwp_read_str(c, dst, f->min, f->max);
     case K_WIFI_PASS:
-        return read_wifi_password(c, dst);
+        return fwp_read_wifi_password(c, dst);
     case K_PATH: {
         fwj_ws(&c->j);
         size_t at = c->j.pos;
-        rc = read_str(c, dst, f->min, f->max);
+        rc = fwp_read_str(c, dst, f->min, f->max);
         if (rc == FWC_OK && dst[0] != '/') {
-            rc = fail(c, FWC_ERR_VALUE, at, "must be a file name starting with '/'");
+            rc = fwp_fail(c, FWC_ERR_VALUE, at, "must be a file name starting with '/'");
         }
         return rc;
     }
     case K_FORMAT:
-        return read_format(c, &c->cfg->tls.format);
+        return fwp_read_format(c, &c->cfg->tls.format);
     case K_OBJECT:
-        rc = need(c, '{', "must be an object");
+        rc = fwp_need(c, '{', "must be an object");
         return rc == FWC_OK ? read_object(c, f->sub, f->nsub) : rc;
     case K_TOPICS:
-        rc = need(c, '{', "must be an object of named topics");
+        rc = fwp_need(c, '{', "must be an object of named topics");
         return rc == FWC_OK ? read_topics(c) : rc;
     default: /* K_NTP */
-        rc = need(c, '[', "must be an array of strings");
+        rc = fwp_need(c, '[', "must be an array of strings");
         return rc == FWC_OK ? read_ntp(c) : rc;
     }
 }
@@ -433,34 +184,34 @@ static enum fwc_err read_object(struct pctx *c, const struct field *f, size_t nf
         char key[KEY_SHOWN + 1];
         size_t len, at, i;
         int nul;
-        rc = read_key(c, key, &len, &nul, &at);
+        rc = fwp_read_key(c, key, &len, &nul, &at);
         if (rc != FWC_OK) {
             return rc;
         }
-        size_t saved = push_key(c, key, len);
+        size_t saved = fwp_push_key(c, key, len);
         for (i = 0; i < nf; i++) {
             if (!nul && len == strlen(f[i].name) && memcmp(key, f[i].name, len) == 0) {
                 break;
             }
         }
         if (i == nf) {
-            return fail(c, FWC_ERR_UNKNOWN, at, "unknown key");
+            return fwp_fail(c, FWC_ERR_UNKNOWN, at, "unknown key");
         }
         if (seen & (1u << i)) {
-            return fail(c, FWC_ERR_DUPLICATE, at, "duplicate key");
+            return fwp_fail(c, FWC_ERR_DUPLICATE, at, "duplicate key");
         }
         seen |= 1u << i;
         rc = read_value(c, &f[i]);
         if (rc != FWC_OK) {
             return rc;
         }
-        pop_path(c, saved);
-        rc = next_or_close(c, '}', &more);
+        fwp_pop_path(c, saved);
+        rc = fwp_next_or_close(c, '}', &more);
     }
     for (size_t i = 0; rc == FWC_OK && i < nf; i++) {
         if (f[i].required && !(seen & (1u << i))) {
-            push_key(c, f[i].name, strlen(f[i].name));
-            rc = fail(c, FWC_ERR_MISSING, open_at, "missing");
+            fwp_push_key(c, f[i].name, strlen(f[i].name));
+            rc = fwp_fail(c, FWC_ERR_MISSING, open_at, "missing");
         }
     }
     return rc;
@@ -531,14 +282,14 @@ enum fwc_err fwc_parse(const char *json, size_t len, struct fwc_config *cfg, str
     rc = fwj_scan(&c.j, &v_at);
     /* The version decides how to read everything else, so it is judged first. */
     if (rc == FWC_OK && v_at == (size_t)-1) {
-        push_key(&c, "v", 1);
-        rc = fail(&c, FWC_ERR_MISSING, start, "missing (not an espprov device config?)");
+        fwp_push_key(&c, "v", 1);
+        rc = fwp_fail(&c, FWC_ERR_MISSING, start, "missing (not an espprov device config?)");
     } else if (rc == FWC_OK) {
         c.j.pos = v_at;
-        size_t saved = push_key(&c, "v", 1);
-        rc = read_version(&c);
+        size_t saved = fwp_push_key(&c, "v", 1);
+        rc = fwp_read_version(&c);
         if (rc == FWC_OK) {
-            pop_path(&c, saved);
+            fwp_pop_path(&c, saved);
         }
     }
     if (rc == FWC_OK) {

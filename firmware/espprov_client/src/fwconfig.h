@@ -190,6 +190,26 @@ size_t fwc_status_json(char *out, size_t cap, const struct fwc_status *st);
  */
 uint32_t fwc_backoff_ms(uint32_t attempt, uint32_t random);
 
+/* What a certificate or key file holds, judged from its first bytes. */
+enum fwc_blob {
+    FWC_BLOB_UNKNOWN = 0,
+    FWC_BLOB_DER,           /* one ASN.1 SEQUENCE whose length matches the file */
+    FWC_BLOB_PEM_CERT,      /* -----BEGIN CERTIFICATE----- */
+    FWC_BLOB_PEM_KEY,       /* PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY */
+    FWC_BLOB_PEM_ENCRYPTED, /* ENCRYPTED PRIVATE KEY: no device TLS stack takes it */
+    FWC_BLOB_PEM_OTHER,     /* some other PEM label */
+};
+
+/*
+ * Classifies len bytes at data so the sketch can say "tls.format is der but
+ * /ca.der holds PEM text" instead of a bare parse failure. Leading
+ * whitespace before a PEM header is allowed. Reads at most len bytes.
+ */
+enum fwc_blob fwc_blob_kind(const uint8_t *data, size_t len);
+
+/* Short description of a blob kind ("DER", "PEM certificate"...); never NULL. */
+const char *fwc_blob_name(enum fwc_blob kind);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* JSON lexer and whole-text syntax check for fwconfig (see fwjson_priv.h). */
+/* JSON lexer for fwconfig: strings, numbers, whitespace (see fwjson_priv.h). */
 #include "fwjson_priv.h"
 
 enum fwc_err fwj_fail(struct fwj *j, enum fwc_err code, size_t at, const char *why)
@@ -54,7 +54,7 @@ void fwj_out_uint(struct fwj_out *o, unsigned long v)
 }
 
 /* Every read past the end means the file was cut short, whatever we expected. */
-static enum fwc_err truncated(struct fwj *j)
+enum fwc_err fwj_truncated(struct fwj *j)
 {
     return fwj_fail(j, FWC_ERR_TRUNCATED, j->len, "file ends early (truncated?)");
 }
@@ -79,7 +79,7 @@ enum fwc_err fwj_expect(struct fwj *j, char c, const char *why)
 {
     fwj_ws(j);
     if (j->pos >= j->len) {
-        return truncated(j);
+        return fwj_truncated(j);
     }
     if (j->s[j->pos] != (unsigned char)c) {
         return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, why);
@@ -108,7 +108,7 @@ static enum fwc_err read_u16(struct fwj *j, unsigned long *out)
     unsigned long v = 0;
     for (int k = 0; k < 4; k++) {
         if (j->pos >= j->len) {
-            return truncated(j);
+            return fwj_truncated(j);
         }
         int h = hex_value(j->s[j->pos]);
         if (h < 0) {
@@ -136,7 +136,7 @@ static enum fwc_err read_escaped_code_point(struct fwj *j, unsigned long *cp)
         return FWC_OK;
     }
     if (j->pos + 2 > j->len) {
-        return truncated(j);
+        return fwj_truncated(j);
     }
     if (j->s[j->pos] != '\\' || j->s[j->pos + 1] != 'u') {
         return fwj_fail(j, FWC_ERR_ESCAPE, start, "high surrogate not followed by a low one");
@@ -177,7 +177,7 @@ static enum fwc_err check_utf8(struct fwj *j, size_t *seq_len)
     }
     for (size_t k = 1; k < n; k++) {
         if (p + k >= j->len) {
-            return truncated(j);
+            return fwj_truncated(j);
         }
         unsigned char cc = j->s[p + k];
         if (cc < lo || cc > hi) {
@@ -217,7 +217,7 @@ static size_t encode_utf8(unsigned long cp, unsigned char out[4])
 static enum fwc_err read_escape(struct fwj *j, unsigned char out[4], size_t *n, int *has_nul)
 {
     if (j->pos + 1 >= j->len) {
-        return truncated(j);
+        return fwj_truncated(j);
     }
     unsigned char e = j->s[j->pos + 1];
     j->pos += 2;
@@ -268,7 +268,7 @@ enum fwc_err fwj_string(struct fwj *j, char *dst, size_t cap, size_t *len, int *
         dst[0] = '\0';
     }
     if (j->pos >= j->len) {
-        return truncated(j);
+        return fwj_truncated(j);
     }
     if (j->s[j->pos] != '"') {
         return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "expected a string");
@@ -276,7 +276,7 @@ enum fwc_err fwj_string(struct fwj *j, char *dst, size_t cap, size_t *len, int *
     j->pos++;
     for (;;) {
         if (j->pos >= j->len) {
-            return truncated(j);
+            return fwj_truncated(j);
         }
         unsigned char c = j->s[j->pos];
         unsigned char buf[4];
@@ -334,7 +334,7 @@ enum fwc_err fwj_number(struct fwj *j, struct fwj_num *n)
     }
     int c = fwj_peek(j);
     if (c < 0) {
-        return truncated(j);
+        return fwj_truncated(j);
     }
     if (!is_digit(c)) {
         return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "bad number");
@@ -355,7 +355,7 @@ enum fwc_err fwj_number(struct fwj *j, struct fwj_num *n)
         j->pos++;
         c = fwj_peek(j);
         if (c < 0) {
-            return truncated(j);
+            return fwj_truncated(j);
         }
         if (!is_digit(c)) {
             return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "bad number");
@@ -374,7 +374,7 @@ enum fwc_err fwj_number(struct fwj *j, struct fwj_num *n)
             c = fwj_peek(j);
         }
         if (c < 0) {
-            return truncated(j);
+            return fwj_truncated(j);
         }
         if (!is_digit(c)) {
             return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "bad number");
@@ -384,143 +384,4 @@ enum fwc_err fwj_number(struct fwj *j, struct fwj_num *n)
         }
     }
     return FWC_OK;
-}
-
-/* true, false or null. */
-static enum fwc_err read_literal(struct fwj *j)
-{
-    static const char *const words[] = {"true", "false", "null"};
-    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-        const char *word = words[w];
-        if (j->s[j->pos] != (unsigned char)word[0]) {
-            continue;
-        }
-        for (size_t k = 0; word[k] != '\0'; k++) {
-            if (j->pos + k >= j->len) {
-                return truncated(j);
-            }
-            if (j->s[j->pos + k] != (unsigned char)word[k]) {
-                return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "unexpected character");
-            }
-        }
-        while (*word++ != '\0') {
-            j->pos++;
-        }
-        return FWC_OK;
-    }
-    return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "unexpected character");
-}
-
-/* Object member name followed by ':'; notes where a top-level "v" value starts. */
-static enum fwc_err scan_key(struct fwj *j, int top_level, size_t *v_at)
-{
-    char key[2];
-    size_t len;
-    int nul;
-    fwj_ws(j);
-    if (j->pos >= j->len) {
-        return truncated(j);
-    }
-    if (j->s[j->pos] != '"') {
-        return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "expected a key in quotes");
-    }
-    enum fwc_err rc = fwj_string(j, key, sizeof key, &len, &nul);
-    if (rc == FWC_OK) {
-        rc = fwj_expect(j, ':', "expected ':' after a key");
-    }
-    fwj_ws(j);
-    if (rc == FWC_OK && top_level && len == 1 && key[0] == 'v' && *v_at == (size_t)-1) {
-        *v_at = j->pos;
-    }
-    return rc;
-}
-
-enum fwc_err fwj_scan(struct fwj *j, size_t *v_at)
-{
-    /* Open containers, innermost last: '{' or '['. */
-    char stack[FWC_DEPTH_MAX];
-    size_t depth = 0;
-    enum fwc_err rc;
-    *v_at = (size_t)-1;
-    fwj_ws(j);
-    if (j->pos >= j->len) {
-        return fwj_fail(j, FWC_ERR_EMPTY, 0, "empty file");
-    }
-    if (j->s[j->pos] != '{') {
-        return fwj_fail(j, FWC_ERR_SYNTAX, j->pos, "the file must hold one JSON object");
-    }
-    for (;;) {
-        /* A value starts here. */
-        fwj_ws(j);
-        int c = fwj_peek(j);
-        rc = FWC_OK;
-        if (c < 0) {
-            return truncated(j);
-        }
-        if (c == '{' || c == '[') {
-            if (depth == FWC_DEPTH_MAX) {
-                return fwj_fail(j, FWC_ERR_DEPTH, j->pos, "nested deeper than the format allows");
-            }
-            stack[depth++] = (char)c;
-            j->pos++;
-            fwj_ws(j);
-            int close = c == '{' ? '}' : ']';
-            if (fwj_peek(j) != close) {
-                if (c == '{') {
-                    rc = scan_key(j, depth == 1, v_at);
-                    if (rc != FWC_OK) {
-                        return rc;
-                    }
-                }
-                continue;
-            }
-            j->pos++;
-            depth--;
-        } else if (c == '"') {
-            size_t len;
-            int nul;
-            rc = fwj_string(j, NULL, 0, &len, &nul);
-        } else if (c == '-' || is_digit(c)) {
-            struct fwj_num n;
-            rc = fwj_number(j, &n);
-        } else {
-            rc = read_literal(j);
-        }
-        if (rc != FWC_OK) {
-            return rc;
-        }
-        /* After a value: close containers, or a comma leads to the next value. */
-        for (;;) {
-            if (depth == 0) {
-                fwj_ws(j);
-                if (j->pos != j->len) {
-                    return fwj_fail(j, FWC_ERR_TRAILING, j->pos, "data after the config object");
-                }
-                return FWC_OK;
-            }
-            fwj_ws(j);
-            c = fwj_peek(j);
-            if (c < 0) {
-                return truncated(j);
-            }
-            char top = stack[depth - 1];
-            if (c == ',') {
-                j->pos++;
-                if (top == '{') {
-                    rc = scan_key(j, depth == 1, v_at);
-                    if (rc != FWC_OK) {
-                        return rc;
-                    }
-                }
-                break;
-            }
-            if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
-                j->pos++;
-                depth--;
-                continue;
-            }
-            return fwj_fail(j, FWC_ERR_SYNTAX, j->pos,
-                            top == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
-        }
-    }
 }

@@ -65,6 +65,9 @@ void fwj_out_mem(struct fwj_out *o, const char *s, size_t n);
 void fwj_out_str(struct fwj_out *o, const char *s);
 void fwj_out_uint(struct fwj_out *o, unsigned long v);
 
+/* Records "file ends early" at the end of the text; returns FWC_ERR_TRUNCATED. */
+enum fwc_err fwj_truncated(struct fwj *j);
+
 /* Records an error and returns code. */
 enum fwc_err fwj_fail(struct fwj *j, enum fwc_err code, size_t at, const char *why);
 

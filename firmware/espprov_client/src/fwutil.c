@@ -157,3 +157,83 @@ uint32_t fwc_backoff_ms(uint32_t attempt, uint32_t random)
     uint32_t half = step / 2;
     return half + (uint32_t)(((uint64_t)random * (half + 1)) >> 32);
 }
+
+/* A DER SEQUENCE (0x30) whose definite length accounts for exactly len bytes. */
+static int is_der(const uint8_t *d, size_t len)
+{
+    if (len < 2 || d[0] != 0x30) {
+        return 0;
+    }
+    size_t body, head;
+    if (d[1] < 0x80) {
+        body = d[1];
+        head = 2;
+    } else {
+        size_t n = d[1] & 0x7F;
+        if (n == 0 || n > 3 || len < 2 + n) {
+            return 0;
+        }
+        body = 0;
+        for (size_t k = 0; k < n; k++) {
+            body = body << 8 | d[2 + k];
+        }
+        head = 2 + n;
+    }
+    return head + body == len;
+}
+
+static int starts_with(const uint8_t *d, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    return len >= n && memcmp(d, s, n) == 0;
+}
+
+enum fwc_blob fwc_blob_kind(const uint8_t *data, size_t len)
+{
+    static const char begin[] = "-----BEGIN ";
+    if (data == NULL) {
+        return FWC_BLOB_UNKNOWN;
+    }
+    if (is_der(data, len)) {
+        return FWC_BLOB_DER;
+    }
+    while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' || *data == '\n')) {
+        data++;
+        len--;
+    }
+    if (!starts_with(data, len, begin)) {
+        return FWC_BLOB_UNKNOWN;
+    }
+    data += sizeof begin - 1;
+    len -= sizeof begin - 1;
+    if (starts_with(data, len, "CERTIFICATE-----")) {
+        return FWC_BLOB_PEM_CERT;
+    }
+    if (starts_with(data, len, "PRIVATE KEY-----") ||
+        starts_with(data, len, "EC PRIVATE KEY-----") ||
+        starts_with(data, len, "RSA PRIVATE KEY-----")) {
+        return FWC_BLOB_PEM_KEY;
+    }
+    if (starts_with(data, len, "ENCRYPTED PRIVATE KEY-----")) {
+        return FWC_BLOB_PEM_ENCRYPTED;
+    }
+    return FWC_BLOB_PEM_OTHER;
+}
+
+const char *fwc_blob_name(enum fwc_blob kind)
+{
+    switch (kind) {
+    case FWC_BLOB_DER:
+        return "DER";
+    case FWC_BLOB_PEM_CERT:
+        return "a PEM certificate";
+    case FWC_BLOB_PEM_KEY:
+        return "a PEM private key";
+    case FWC_BLOB_PEM_ENCRYPTED:
+        return "an encrypted PEM private key";
+    case FWC_BLOB_PEM_OTHER:
+        return "PEM of another kind";
+    default:
+        return "neither DER nor PEM";
+    }
+}
