@@ -56,8 +56,9 @@ int pv_db_open(const char *path, const char *schema, int version, struct sqlite3
     }
     sqlite3_busy_timeout(db, 10000);
     int have = 0;
-    if (pv_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                       "PRAGMA foreign_keys=ON;",
+    if (pv_db_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                   "PRAGMA foreign_keys=ON;",
                    err) != PV_OK ||
         user_version(db, &have) != SQLITE_OK) {
         pv_error_prefix(err, "'%s' is not a usable database", path);
