@@ -197,13 +197,15 @@ static void drop_pem_keys(char *s)
 char *ledger_scrub(struct pv_ledger *lg, const char *text, size_t cap)
 {
     char *s = strdup(text ? text : "");
+    pthread_mutex_lock(&lg->lock); /* pv_ledger_add_secret() may run meanwhile */
     for (size_t i = 0; s != NULL && i < lg->nsecrets; i++) {
         if (!replace_all(&s, lg->secrets[i], "[redacted]")) {
             explicit_bzero(s, strlen(s));
             free(s);
-            return NULL;
+            s = NULL;
         }
     }
+    pthread_mutex_unlock(&lg->lock);
     if (s == NULL) {
         return NULL;
     }

@@ -146,8 +146,8 @@ enum pv_ledger_kind {
 enum pv_ledger_step {
     PV_STEP_STARTED = 0,
     PV_STEP_CONNECTED,
-    PV_STEP_MINTED,      /* provision only */
-    PV_STEP_ERASED,      /* reset only */
+    PV_STEP_MINTED, /* provision only */
+    PV_STEP_ERASED, /* reset only */
     PV_STEP_WRITTEN,
     PV_STEP_VERIFIED,
     PV_STEP_PROVISIONED, /* provision only, final */
@@ -176,26 +176,26 @@ enum pv_ledger_reprovision {
  * yet; numbers are 0 when not known. Times are UTC, ISO 8601 with
  * milliseconds ("2024-05-01T12:00:00.000Z"). */
 struct pv_ledger_row {
-    int64_t id;                       /* attempt number, never reused */
+    int64_t id; /* attempt number, never reused */
     enum pv_ledger_kind kind;
-    enum pv_ledger_state state;       /* derived at read time */
-    enum pv_ledger_step step;         /* the last step reached */
-    enum pv_ledger_step failed_step;  /* the step that failed (state FAILED) */
+    enum pv_ledger_state state;      /* derived at read time */
+    enum pv_ledger_step step;        /* the last step reached */
+    enum pv_ledger_step failed_step; /* the step that failed (state FAILED) */
     enum pv_ledger_reprovision reprovision;
-    char profile[128];                /* the profile's "name" */
+    char profile[128]; /* the profile's "name" */
     char port[256];
-    char owner[80];                   /* "<boot id>:<pid>:<start time>" */
-    char mac[PV_LEDGER_MAC_LEN];      /* lower case, colon separated */
+    char owner[80];              /* "<boot id>:<pid>:<start time>" */
+    char mac[PV_LEDGER_MAC_LEN]; /* lower case, colon separated */
     char chip[32];
-    uint64_t flash_size;              /* bytes */
-    int64_t seq;                      /* {seq} number, 0 if none */
+    uint64_t flash_size; /* bytes */
+    int64_t seq;         /* {seq} number, 0 if none */
     char device_id[128];
-    char cert_serial[65];             /* upper-case hex, no separators */
-    char cert_sha256[65];             /* lower-case hex of the DER's SHA-256 */
-    char cert_not_after[32];
-    char firmware_sha256[1024];       /* see pv_ledger_written() */
+    char cert_serial[65];       /* upper-case hex, no separators or leading zeros */
+    char cert_sha256[65];       /* lower-case hex of the DER's SHA-256 */
+    char cert_not_after[32];    /* "2034-05-01T12:00:00Z" */
+    char firmware_sha256[1024]; /* see pv_ledger_written() */
     char fs_sha256[65];
-    char error[512];                  /* state FAILED: why */
+    char error[512]; /* state FAILED: why */
     char started_at[32];
     char updated_at[32];
     char ended_at[32];
@@ -208,8 +208,10 @@ struct pv_ledger_row {
 int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* Closes and frees; wipes the registered secrets from memory. NULL is a no-op. */
 void pv_ledger_close(struct pv_ledger *lg);
-/* Registers a secret (passphrase, password; copied) that must never reach
- * the file: every text stored afterwards has it replaced by "[redacted]". */
+/* Registers a secret (passphrase, password; copied, wiped on close) that
+ * must never reach the file: every text stored afterwards has it replaced
+ * by "[redacted]" (longest secrets first). "" and NULL are ignored; at most
+ * 16 secrets. */
 int pv_ledger_add_secret(struct pv_ledger *lg, const char *secret, struct pv_error *err);
 
 /* Creates the attempt row (state running, step started) and returns its
@@ -227,10 +229,10 @@ int pv_ledger_connected(struct pv_ledger *lg, int64_t id, const char *chip, cons
 int pv_ledger_take_seq(struct pv_ledger *lg, int64_t id, int64_t *seq, struct pv_error *err);
 
 struct pv_ledger_identity {
-    const char *device_id;    /* required */
-    const char *cert_serial;  /* hex, colons allowed; required */
-    const char *cert_sha256;  /* 64 hex digits, colons allowed; required */
-    int64_t not_after;        /* Unix time, seconds */
+    const char *device_id;   /* required */
+    const char *cert_serial; /* hex, colons allowed; required */
+    const char *cert_sha256; /* 64 hex digits, colons allowed; required */
+    int64_t not_after;       /* Unix time, seconds */
     enum pv_ledger_reprovision reprovision;
 };
 /* Step minted: the identity now meant for the board (a new one, or with
@@ -272,15 +274,18 @@ int pv_ledger_identity(struct pv_ledger *lg, const char *mac, struct pv_ledger_r
 
 /* Selects rows for pv_ledger_foreach(); zero/NULL fields match everything. */
 struct pv_ledger_filter {
-    const char *mac;        /* any notation */
+    const char *mac; /* any notation */
     const char *device_id;
     const char *profile;
-    int64_t id;             /* one attempt */
-    bool by_state;          /* match `state` only when set */
+    int64_t id;    /* one attempt */
+    bool by_state; /* match `state` only when set */
     enum pv_ledger_state state;
 };
 /* Calls fn for each matching row, oldest first; a non-zero return from fn
- * stops the walk and is returned. `filter` may be NULL. */
+ * stops the walk and is returned. `filter` may be NULL. Rows are read in
+ * small batches and fn runs without the handle's lock, so fn may call other
+ * pv_ledger functions on the same handle. Unfinished attempts of a re-run:
+ * filter by_state PV_STATE_INTERRUPTED. */
 int pv_ledger_foreach(struct pv_ledger *lg, const struct pv_ledger_filter *filter,
                       int (*fn)(const struct pv_ledger_row *row, void *arg), void *arg,
                       struct pv_error *err);
@@ -309,8 +314,7 @@ int pv_ledger_export(struct pv_ledger *lg, const struct pv_ledger_filter *filter
 /* The same into `path`, atomically (a temp file renamed over it; nothing is
  * left behind on failure). The file is created 0600. */
 int pv_ledger_export_file(struct pv_ledger *lg, const struct pv_ledger_filter *filter,
-                          enum pv_ledger_format format, const char *path,
-                          struct pv_error *err);
+                          enum pv_ledger_format format, const char *path, struct pv_error *err);
 
 /* ===== Flash layouts =================================================== */
 /*
@@ -345,16 +349,15 @@ struct pv_esp8266_layout {
 
 /* Finds a layout by name or alias (see above). *out points into a static
  * table. PV_ERR_NOT_FOUND (with the known names in the hint) if unknown. */
-int pv_layout_find(const char *name, const struct pv_esp8266_layout **out,
-                   struct pv_error *err);
+int pv_layout_find(const char *name, const struct pv_esp8266_layout **out, struct pv_error *err);
 /* The i-th layout, ordered by flash size then FS size; NULL past the end. */
 const struct pv_esp8266_layout *pv_layout_get(size_t i);
 
 #define PV_PARTITION_TABLE_OFFSET 0x8000u /* default CONFIG_PARTITION_TABLE_OFFSET */
-#define PV_PARTITION_TABLE_SIZE 0xC00u    /* bytes of the binary table */
-#define PV_PARTITION_SECTOR 0x1000u       /* flash the table owns */
-#define PV_PARTITION_MAX 95               /* entries that fit (94 with the MD5 record) */
-#define PV_PARTITION_LABEL_MAX 16
+#define PV_PARTITION_TABLE_SIZE   0xC00u  /* bytes of the binary table */
+#define PV_PARTITION_SECTOR       0x1000u /* flash the table owns */
+#define PV_PARTITION_MAX          95      /* entries that fit (94 with the MD5 record) */
+#define PV_PARTITION_LABEL_MAX    16
 
 enum pv_partition_type {
     PV_PART_APP = 0x00,
@@ -362,8 +365,8 @@ enum pv_partition_type {
     PV_PART_BOOTLOADER = 0x02,
     PV_PART_PARTITION_TABLE = 0x03,
 };
-#define PV_PART_SUBTYPE_OTA 0x00      /* data/ota (otadata) */
-#define PV_PART_SUBTYPE_SPIFFS 0x82   /* data/spiffs */
+#define PV_PART_SUBTYPE_OTA      0x00 /* data/ota (otadata) */
+#define PV_PART_SUBTYPE_SPIFFS   0x82 /* data/spiffs */
 #define PV_PART_SUBTYPE_LITTLEFS 0x83 /* data/littlefs */
 
 enum pv_partition_flags {
