@@ -183,8 +183,11 @@ typedef void (*fl_usb_event_fn)(void *user, enum fl_usb_event event,
 struct fl_usb_watch_opts {
     unsigned flags;      /* enum fl_usb_list_flags */
     bool report_present; /* report ports plugged in before the watch as arrivals */
-    int tty_wait_ms;     /* wait this long for the driver's tty after a device arrives
-                          * (0: 5000); if none appears it is reported with tty "" */
+    int tty_wait_ms;     /* after a device arrives, wait this long for its ttys to be
+                          * usable (driver bound, /dev node readable and writable);
+                          * 0: 5000. Then it is reported as it is: tty "" when none
+                          * appeared (known devices only), tty_accessible false when
+                          * the node stayed out of reach */
 };
 
 struct fl_usb_watch;

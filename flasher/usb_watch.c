@@ -1,15 +1,16 @@
 /*
  * USB hotplug for station mode. libusb reports a device when it enumerates,
- * but the serial driver binds its tty a little later; so an arrival waits in
- * `pending` until its tty shows up in sysfs (or tty_wait_ms passes) and only
- * then reaches the caller. libusb's callback only queues: every caller event
- * is delivered from fl_usb_watch_run, outside libusb's locks.
+ * but the serial driver binds its tty a little later, and udev sets up the
+ * node after that; so an arrival waits in `pending` until its ttys are
+ * usable (or tty_wait_ms passes) and only then reaches the caller. libusb's callback only queues:
+ * every caller event is delivered from fl_usb_watch_run, outside libusb's locks.
  */
 #include <libusb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flasher/port_priv.h"
 #include "flasher/usb_priv.h"
@@ -148,6 +149,21 @@ static void handle_departures(struct fl_usb_watch *w)
     w->n_gone = 0;
 }
 
+/* Ready for the caller: the driver bound its ttys, and udev made the nodes
+ * and gave them their group (a node opened a moment too early can still be
+ * root-only). */
+static bool ttys_ready(const struct usb_tty *ttys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char dev[64];
+        snprintf(dev, sizeof dev, "/dev/%s", ttys[i].name);
+        if (access(dev, R_OK | W_OK) != 0) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
 static void handle_arrivals(struct fl_usb_watch *w)
 {
     int64_t now = mono_ms();
@@ -155,7 +171,7 @@ static void handle_arrivals(struct fl_usb_watch *w)
         struct arrival a = w->pending[i];
         struct usb_tty ttys[8];
         size_t n = usb_sysfs_ttys(a.port.usb_path, ttys, 8);
-        if (n == 0 && now < a.deadline_ms) {
+        if (!ttys_ready(ttys, n) && now < a.deadline_ms) {
             i++;
             continue;
         }
