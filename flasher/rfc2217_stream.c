@@ -1,0 +1,264 @@
+/*
+ * The rfc2217:// port's byte stream: receiving and decoding (data, option
+ * requests, COM-PORT answers), sending, and waiting for answers.
+ *
+ *  - Telnet answers to the server's option requests are queued and sent only
+ *    between whole writes: a reply slipped between the two bytes of an
+ *    escaped 0xFF would corrupt the data stream.
+ *  - A purge drops everything received before the server's answer to it:
+ *    TCP keeps order, so those bytes are exactly the stale ones.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flasher/rfc2217_port.h"
+
+int64_t rfc_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char rfc_dead_hint[] = "check that the serial server is still running and that no other "
+                             "client took the port over (ser2net: kickolduser)";
+
+int rfc_conn_error(struct rfc_port *p, struct fl_error *err)
+{
+    if (p->dead_errno == 0) {
+        return fl_error_set(err, FL_ERR_IO, rfc_dead_hint, "%s: the server closed the connection",
+                            p->base.name);
+    }
+    return fl_error_set(err, FL_ERR_IO, rfc_dead_hint, "%s: connection lost: %s", p->base.name,
+                        strerror(p->dead_errno));
+}
+
+static void queue_reply(struct rfc_port *p, uint8_t verb, uint8_t option)
+{
+    /* A server flooding us with option requests only loses answers it did
+     * not need; the buffer never overflows. */
+    if (p->reply_len + 3 <= sizeof p->reply) {
+        p->reply[p->reply_len++] = TN_IAC;
+        p->reply[p->reply_len++] = verb;
+        p->reply[p->reply_len++] = option;
+    }
+}
+
+static bool we_do(uint8_t option)
+{
+    return option == TN_OPT_BINARY || option == TN_OPT_SGA || option == TN_OPT_COMPORT;
+}
+
+/* The client half of RFC 1143's option negotiation, without the queue bits:
+ * we only ever ask once, so a request/answer loop cannot start. */
+static void negotiate(struct rfc_port *p, uint8_t verb, uint8_t option)
+{
+    bool asks_us = verb == TN_DO || verb == TN_DONT;
+    bool enable = verb == TN_DO || verb == TN_WILL;
+    uint8_t *state = asks_us ? &p->local[option] : &p->remote[option];
+    uint8_t yes = asks_us ? TN_WILL : TN_DO;
+    uint8_t no = asks_us ? TN_WONT : TN_DONT;
+    if (enable) {
+        if (!we_do(option)) {
+            queue_reply(p, no, option); /* the polite refusal */
+        } else if (*state == Q_NO) {
+            *state = Q_YES;
+            queue_reply(p, yes, option);
+        } else {
+            *state = Q_YES; /* the answer to our own request */
+        }
+        return;
+    }
+    if (asks_us && option == TN_OPT_COMPORT) {
+        p->comport_refused = true;
+    }
+    if (*state == Q_YES) {
+        queue_reply(p, no, option);
+    }
+    *state = Q_NO;
+}
+
+static void comport_answer(struct rfc_port *p, const struct tn_event *ev)
+{
+    if (ev->sb_len < 2 || ev->sb[0] != TN_OPT_COMPORT || ev->sb[1] < CPO_SERVER_OFFSET ||
+        ev->sb[1] > CPO_SERVER_OFFSET + CPO_PURGE_DATA) {
+        return;
+    }
+    unsigned code = ev->sb[1] - CPO_SERVER_OFFSET;
+    p->answers[code]++;
+    if (code == CPO_SET_BAUDRATE && ev->sb_len >= 6) {
+        p->baud_answer = tn_get_be32(ev->sb + 2);
+    }
+    if (code == CPO_PURGE_DATA && p->purging) {
+        p->purging = false;
+        p->purge_answered = true;
+        p->keep_from = ev->data_pos;
+    }
+    /* NOTIFY-LINESTATE / NOTIFY-MODEMSTATE only count: nothing here reads
+     * CTS/DSR, and a server may send them at any time. */
+}
+
+static void on_event(void *ctx, const struct tn_event *ev)
+{
+    struct rfc_port *p = ctx;
+    if (ev->kind == TN_EV_OPTION) {
+        negotiate(p, ev->verb, ev->option);
+    } else if (ev->kind == TN_EV_SUB) {
+        comport_answer(p, ev);
+    }
+}
+
+static int rx_append(struct rfc_port *p, const uint8_t *data, size_t len, struct fl_error *err)
+{
+    if (len == 0) {
+        return FL_OK;
+    }
+    if (p->rx_off > 0) {
+        memmove(p->rx, p->rx + p->rx_off, p->rx_len);
+        p->rx_off = 0;
+    }
+    if (p->rx_len + len > p->rx_cap) {
+        size_t cap = p->rx_cap ? p->rx_cap : 8192;
+        while (cap < p->rx_len + len) {
+            cap *= 2;
+        }
+        uint8_t *grown = realloc(p->rx, cap);
+        if (grown == NULL) {
+            return fl_error_set(err, FL_ERR_NOMEM, NULL, "%s: out of memory", p->base.name);
+        }
+        p->rx = grown;
+        p->rx_cap = cap;
+    }
+    memcpy(p->rx + p->rx_len, data, len);
+    p->rx_len += len;
+    return FL_OK;
+}
+
+/* Waits up to timeout_ms for bytes from the server and decodes one batch.
+ * Returns 1 when something arrived, 0 on timeout, or a negative error. */
+int rfc_pump(struct rfc_port *p, int timeout_ms, struct fl_error *err)
+{
+    if (p->dead) {
+        return rfc_conn_error(p, err);
+    }
+    struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+    int r = poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
+    if (r <= 0) {
+        return 0; /* timeout, or EINTR: callers loop on their deadline */
+    }
+    uint8_t buf[4096];
+    ssize_t n = recv(p->fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return 0;
+    }
+    if (n <= 0) {
+        p->dead = true;
+        p->dead_errno = n < 0 ? errno : 0;
+        return rfc_conn_error(p, err);
+    }
+    bool was_purging = p->purging;
+    p->purge_answered = false;
+    size_t data = tn_decode(&p->dec, buf, (size_t)n, buf, on_event, p);
+    size_t from = 0;
+    if (was_purging) {
+        from = p->purge_answered ? p->keep_from : data;
+    }
+    int rc = rx_append(p, buf + from, data - from, err);
+    return rc < 0 ? rc : 1;
+}
+
+/* Sends all bytes, reading (and buffering) whatever the server sends
+ * meanwhile so neither side can block the other with full buffers. */
+static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, struct fl_error *err)
+{
+    int64_t last_progress = rfc_mono_ms();
+    while (len > 0) {
+        if (p->dead) {
+            return rfc_conn_error(p, err);
+        }
+        ssize_t n = send(p->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            last_progress = rfc_mono_ms();
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            p->dead = true;
+            p->dead_errno = errno;
+            return rfc_conn_error(p, err);
+        }
+        int left = (int)(last_progress + RFC_STALL_TIMEOUT_MS - rfc_mono_ms());
+        if (left <= 0) {
+            return fl_error_set(err, FL_ERR_TIMEOUT, rfc_dead_hint,
+                                "%s: the server accepted no data for %d s", p->base.name,
+                                RFC_STALL_TIMEOUT_MS / 1000);
+        }
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN | POLLOUT};
+        if (poll(&pfd, 1, left) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+            int rc = rfc_pump(p, 0, err);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+    return FL_OK;
+}
+
+int rfc_flush_replies(struct rfc_port *p, struct fl_error *err)
+{
+    while (p->reply_len > 0) {
+        uint8_t out[RFC_REPLY_MAX];
+        size_t len = p->reply_len;
+        memcpy(out, p->reply, len);
+        p->reply_len = 0;
+        int rc = send_raw(p, out, len, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return FL_OK;
+}
+
+int rfc_send_commands(struct rfc_port *p, const uint8_t *buf, size_t len, struct fl_error *err)
+{
+    int rc = rfc_flush_replies(p, err);
+    return rc < 0 ? rc : send_raw(p, buf, len, err);
+}
+
+/* Waits until the server has answered `code` until the count reaches `target`. */
+int rfc_wait_answers(struct rfc_port *p, unsigned code, unsigned target, const char *what,
+                     struct fl_error *err)
+{
+    int64_t deadline = rfc_mono_ms() + RFC_ANSWER_TIMEOUT_MS;
+    while (p->answers[code] < target) {
+        int rc = rfc_flush_replies(p, err);
+        if (rc < 0) {
+            return rc;
+        }
+        int left = (int)(deadline - rfc_mono_ms());
+        if (left <= 0) {
+            return fl_error_set(err, FL_ERR_TIMEOUT,
+                                "the server may not implement RFC 2217 fully; check its "
+                                "configuration (ser2net: accepter telnet(rfc2217),tcp,PORT)",
+                                "%s: the server did not acknowledge %s within %d s", p->base.name,
+                                what, RFC_ANSWER_TIMEOUT_MS / 1000);
+        }
+        rc = rfc_pump(p, left, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return rfc_flush_replies(p, err);
+}
+
+size_t rfc_put_comport_byte(uint8_t cmd, uint8_t value, uint8_t *out)
+{
+    return tn_build_comport(cmd, &value, 1, out);
+}
