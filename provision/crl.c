@@ -69,7 +69,8 @@ int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, struct 
                  : pv_ossl_error(err, PV_ERR_CRYPTO, NULL, "cannot list a revoked certificate");
     }
     if (rc == PV_OK) {
-        entries = (size_t)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+        int num = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+        entries = num > 0 ? (size_t)num : 0;
         akid->keyid = ASN1_OCTET_STRING_dup(ca->ski);
         if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
             !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
