@@ -40,7 +40,8 @@ enum sg_err {
     SG_ERR_NOMEM = -7,
 };
 
-/* What failed and why, one line, lowercase, no secrets (names only). */
+/* What failed and why, one line, lowercase, no secrets (names only).
+ * Every function taking a `struct sg_error *` accepts NULL there. */
 struct sg_error {
     int code; /* enum sg_err */
     char msg[256];
@@ -74,6 +75,15 @@ int sg_params_check(const struct sg_params *p, uint64_t image_size, struct sg_er
 /* Longest name (bytes, including the leading '/') the device can open. */
 size_t sg_max_name_len(const struct sg_params *p);
 
+/* One line for humans: "page 256, block 4096, name length 32, meta length 4,
+ * magic with length, unaligned index tables". */
+void sg_params_describe(const struct sg_params *p, char *buf, size_t len);
+/* True when both give the same bytes on flash (magic length is ignored when
+ * magic is off, as the library does). */
+bool sg_params_equal(const struct sg_params *a, const struct sg_params *b);
+/* The first preset whose parameters for fs_size equal *p, or NULL. */
+const char *sg_preset_match(const struct sg_params *p, uint64_t fs_size);
+
 struct sg_file {
     const char *name; /* "/client.crt.der": starts with '/', flat namespace */
     const void *data; /* may be NULL when size is 0 */
@@ -84,31 +94,40 @@ enum sg_build_flags {
     /* Use every page. By default two blocks stay free so the device's SPIFFS
      * can still create and rewrite files (it refuses writes into that reserve). */
     SG_BUILD_FILL = 1 << 0,
+    /* Leave every erase count 0xFFFF (never written) instead of 0, as
+     * ESP-IDF's spiffsgen.py does: with the files in the same order the
+     * output is then byte-identical to spiffsgen.py's. */
+    SG_BUILD_ERASE_COUNT_FFFF = 1 << 1,
 };
 
 /*
  * Writes a complete image of image_size bytes into `image` (caller-owned,
- * exactly image_size bytes). Files are laid out in the order given; pass
- * them sorted (sg_files_sort) for reproducible output. The same inputs always
- * give the same bytes. On error the buffer content is unspecified and the
- * message names the file (too long a name, duplicate) or the shortfall in
- * bytes (SG_ERR_NO_SPACE).
+ * exactly image_size bytes, a whole number of blocks). Files are laid out in
+ * the order given, with object ids 1, 2, ...; pass them sorted
+ * (sg_files_sort) for reproducible output. The same inputs always give the
+ * same bytes: unused bytes are 0xFF, header pad 0xFF, name/meta padding 0,
+ * erase counts 0 (see the flags). Names must start with '/', be at most
+ * sg_max_name_len() bytes and be unique; `data` may be NULL only when size is
+ * 0. Errors: SG_ERR_GEOMETRY, SG_ERR_NAME (names the file and its length),
+ * SG_ERR_DUPLICATE, SG_ERR_NO_SPACE (says the shortfall), SG_ERR_NOMEM. On
+ * error the buffer content is unspecified.
  */
-int sg_build(const struct sg_params *p, const struct sg_file *files, size_t nfiles,
-             unsigned flags, uint8_t *image, size_t image_size, struct sg_error *err);
+int sg_build(const struct sg_params *p, const struct sg_file *files, size_t nfiles, unsigned flags,
+             uint8_t *image, size_t image_size, struct sg_error *err);
 
 /* Sorts files bytewise by name (the order sg_build output is defined by). */
 void sg_files_sort(struct sg_file *files, size_t nfiles);
 
-/* Bytes of object pages the files need / the image offers (with the flags'
- * reserve). Lets a caller say "does not fit by N bytes" before building. */
+/* Object pages the files need / the image offers (with the flags' reserve).
+ * Lets a caller say "does not fit by N bytes" before building. Only the
+ * geometry is validated here (SG_ERR_GEOMETRY), not the names. */
 struct sg_usage {
-    uint64_t pages_needed;
-    uint64_t pages_available;
-    uint64_t bytes_over; /* 0 when it fits */
+    uint64_t pages_needed;    /* headers + data pages + continuation index pages */
+    uint64_t pages_available; /* object pages in the usable blocks */
+    uint64_t bytes_over;      /* missing pages x payload per page (P - 5); 0 when it fits */
 };
-int sg_usage(const struct sg_params *p, const struct sg_file *files, size_t nfiles,
-             unsigned flags, uint64_t image_size, struct sg_usage *out, struct sg_error *err);
+int sg_usage(const struct sg_params *p, const struct sg_file *files, size_t nfiles, unsigned flags,
+             uint64_t image_size, struct sg_usage *out, struct sg_error *err);
 
 /* ===== Reading ======================================================== */
 
@@ -133,14 +152,19 @@ int sg_image_open(const struct sg_params *p, const uint8_t *image, size_t size,
                   struct sg_image **out, struct sg_error *err);
 void sg_image_close(struct sg_image *img);
 
-/* Live files, sorted bytewise by name. */
+/* Live files as the device's readdir lists them, sorted bytewise by name
+ * (a name present twice, which check reports, keeps lookup order). The
+ * entry stays valid until sg_image_close. */
 size_t sg_image_count(const struct sg_image *img);
 const struct sg_entry *sg_image_entry(const struct sg_image *img, size_t i);
-/* Index of the file with this name, or -1. */
+/* Index of the file with this name (the one the device opens when the name
+ * is present twice), or -1. */
 long sg_image_find(const struct sg_image *img, const char *name);
 
 /* Copies file i's bytes into a malloc'd buffer (*data, *len); the caller
- * frees it. SG_ERR_CORRUPT if a data page is missing or inconsistent. */
+ * frees it (on error *data is NULL). SG_ERR_CORRUPT, naming the file and the
+ * span, if its header, an index page or a data page is missing or
+ * inconsistent, exactly where the library's read would fail. */
 int sg_image_read(const struct sg_image *img, size_t i, uint8_t **data, size_t *len,
                   struct sg_error *err);
 
@@ -155,19 +179,33 @@ struct sg_stats {
 void sg_image_stats(const struct sg_image *img, struct sg_stats *out);
 
 /*
- * Checks structure and consistency (magics, lookup entries vs page headers,
- * index tables, spans, sizes, duplicate names, orphan pages) and calls
- * report() once per problem with a precise one-line description ("block 3:
- * magic 0x0431, expected 0x0429"). Returns the number of problems found.
+ * The one block whose magic is wrong, or -1. The library takes such a block
+ * for an interrupted erase and erases it at mount, so the reader already
+ * treats it as erased (its files are gone); callers should warn. found and
+ * expected (may be NULL) receive the magic values.
  */
-size_t sg_image_check(const struct sg_image *img,
-                      void (*report)(void *user, const char *problem), void *user);
+long sg_image_bad_block(const struct sg_image *img, uint16_t *found, uint16_t *expected);
 
 /*
- * Guesses the parameters of an unknown image from the presets (and their
- * magic-length / alignment variants): the candidate whose block magics all
- * match and whose index pages read consistently. SG_ERR_CORRUPT when none or
- * several fit equally well (the message lists them).
+ * Checks structure and consistency (magics, lookup entries vs page headers,
+ * free pages that are not erased, index tables, spans, sizes, duplicate
+ * names and ids, cross-linked and orphan pages) and calls report() (may be
+ * NULL) once per problem with a precise one-line description ("block 3:
+ * magic 0x0431, expected 0x0429; ..."). After 1000 lines it reports one
+ * "... and N more" line. Returns the number of problems found (0 = clean).
+ */
+size_t sg_image_check(const struct sg_image *img, void (*report)(void *user, const char *problem),
+                      void *user);
+
+/*
+ * Guesses the parameters of an unknown image: page 256/512/1024, block
+ * 4 KiB..64 KiB, magic with/without length or none, meta length 0/4,
+ * aligned or not, name length 32. Block magics decide first, then how
+ * consistently pages read. Candidates that read the image identically (e.g.
+ * no file has data, so the meta length cannot show) resolve to the matching
+ * preset. preset_name (may be NULL) receives the preset ("esp-idf", ...) or
+ * "custom". SG_ERR_CORRUPT when nothing fits or several candidates read the
+ * image differently (the message lists them).
  */
 int sg_detect(const uint8_t *image, size_t size, struct sg_params *out, char *preset_name,
               size_t preset_name_len, struct sg_error *err);
