@@ -17,7 +17,8 @@
 
 static const char init_hint[] = "create the CA with 'espprov ca init -P PROFILE'";
 
-/* mkdir -p for the CA folder; created levels are private (0700). */
+/* mkdir -p for the CA folder. It stays readable (0755) so a broker that drops
+ * privileges can read the CA certificate and CRL; the key itself is 0600. */
 static int make_dirs(const char *file, struct pv_error *err)
 {
     char *path = strdup(file);
@@ -31,7 +32,7 @@ static int make_dirs(const char *file, struct pv_error *err)
             if (*s == '/' || *s == '\0') {
                 char saved = *s;
                 *s = '\0';
-                if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                if (mkdir(path, 0755) != 0 && errno != EEXIST) {
                     int e = errno;
                     pv_error_set(err, PV_ERR_IO, "check that the folder can be created",
                                  "cannot create folder '%s': %s", path, strerror(e));

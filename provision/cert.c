@@ -274,3 +274,61 @@ int pv_encode_key(const uint8_t *der, size_t len, enum pv_format f, uint8_t **ou
 {
     return encode("PRIVATE KEY", der, len, f, true, out, out_len, err);
 }
+
+/* ===== Inspection ===================================================== */
+
+static void name_text(const X509_NAME *name, char *out, size_t len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    out[0] = '\0';
+    if (b != NULL && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(b, out, (int)len - 1);
+        out[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(b);
+}
+
+int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const unsigned char *p = der;
+    X509 *x = len <= INT32_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+    if (x == NULL) {
+        ERR_clear_error();
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER certificate");
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    name_text(X509_get_subject_name(x), out->subject, sizeof out->subject);
+    name_text(X509_get_issuer_name(x), out->issuer, sizeof out->issuer);
+    pv_serial_hex(X509_get0_serialNumber(x), out->serial, sizeof out->serial);
+    if (X509_digest(x, EVP_sha256(), md, &mdlen)) {
+        for (unsigned i = 0; i < mdlen && i < 32; i++) {
+            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+        }
+    }
+    out->not_before = pv_asn1_time_unix(X509_get0_notBefore(x));
+    out->not_after = pv_asn1_time_unix(X509_get0_notAfter(x));
+    X509_free(x);
+    return PV_OK;
+}
+
+int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der, size_t ca_len,
+                          struct pv_error *err)
+{
+    const unsigned char *p = ca_der, *q = ident->cert_der;
+    X509 *ca = d2i_X509(NULL, &p, (long)ca_len);
+    X509 *x = d2i_X509(NULL, &q, (long)ident->cert_der_len);
+    int ok = ca != NULL && x != NULL && X509_check_issued(ca, x) == X509_V_OK &&
+             X509_verify(x, X509_get0_pubkey(ca)) == 1;
+    ERR_clear_error();
+    X509_free(ca);
+    X509_free(x);
+    if (!ok) {
+        return pv_error_set(err, PV_ERR_INVALID,
+                            "mint a new identity, or use the profile of the CA that issued it",
+                            "the certificate of '%s' was not issued by this profile's CA",
+                            ident->id);
+    }
+    return PV_OK;
+}

@@ -39,7 +39,8 @@ static int add_entry(void *user, const struct pv_issued *r)
     return ok ? PV_OK : PV_ERR_CRYPTO;
 }
 
-int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, struct pv_error *err)
+int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, int64_t *next_update,
+                    struct pv_error *err)
 {
     pv_error_clear(err);
     path = path ? path : ca->crl_path;
@@ -96,6 +97,9 @@ int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, struct 
     }
     if (rc == PV_OK && revoked != NULL) {
         *revoked = entries;
+    }
+    if (rc == PV_OK && next_update != NULL) {
+        *next_update = until;
     }
     X509_CRL_free(crl);
     ASN1_TIME_free(last);

@@ -3,20 +3,12 @@
 #include <string.h>
 
 #include "provision/profile_sections.h"
-
-static const char *const presets[] = {"esp8266-arduino", "esp32-arduino", "esp-idf", NULL};
-
-/* SPIFFS_OBJ_NAME_LEN is 32 on every platform we build for (the NUL included). */
-#define FS_NAME_MAX 31
+#include "spiffsgen/spiffsgen.h"
 
 int pv_fs_preset_check(const char *preset)
 {
-    for (size_t i = 0; presets[i] != NULL; i++) {
-        if (strcmp(presets[i], preset) == 0) {
-            return PV_OK;
-        }
-    }
-    return PV_ERR_INVALID;
+    struct sg_params params;
+    return sg_preset(preset, 0, &params, NULL) == SG_OK ? PV_OK : PV_ERR_INVALID;
 }
 
 const char *pv_fs_preset_list(void)
@@ -26,15 +18,11 @@ const char *pv_fs_preset_list(void)
 
 int pv_fs_geometry_check(const struct pv_profile *p, struct pv_error *err)
 {
-    /* Two blocks stay free for the device's garbage collection and at least
-     * one more is needed for files: below 4 blocks SPIFFS cannot mount. */
-    uint32_t block =
-        (strcmp(p->fs.preset, "esp8266-arduino") == 0 && p->fs.size >= (512u << 10)) ? 8192 : 4096;
-    if (p->fs.size % block != 0 || p->fs.size / block < 4) {
-        return pv_error_set(err, PV_ERR_INVALID, NULL,
-                            "size 0x%x is not a whole number of at least 4 blocks of 0x%x bytes "
-                            "(preset %s)",
-                            p->fs.size, block, p->fs.preset);
+    struct sg_params params;
+    struct sg_error e;
+    if (sg_preset(p->fs.preset, p->fs.size, &params, &e) != SG_OK ||
+        sg_params_check(&params, p->fs.size, &e) != SG_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "%s", e.msg);
     }
     return PV_OK;
 }
@@ -42,9 +30,16 @@ int pv_fs_geometry_check(const struct pv_profile *p, struct pv_error *err)
 int pv_fs_name_check(struct pctx *c, const char *path, const char *name)
 {
     size_t n = strlen(name);
-    if (name[0] != '/' || n < 2 || n > FS_NAME_MAX) {
-        return perr(c, path, "\"%.40s\" is not a device file name (starts with '/', 2-%d bytes)",
-                    name, FS_NAME_MAX);
+    struct sg_params params;
+    size_t max = 31; /* the contract's limit, and SPIFFS_OBJ_NAME_LEN - 1 on every preset */
+    if (c->p->fs.preset != NULL &&
+        sg_preset(c->p->fs.preset, c->p->fs.size, &params, NULL) == SG_OK &&
+        sg_max_name_len(&params) < max) {
+        max = sg_max_name_len(&params);
+    }
+    if (name[0] != '/' || n < 2 || n > max) {
+        return perr(c, path, "\"%.40s\" is not a device file name (starts with '/', 2-%zu bytes)",
+                    name, max);
     }
     for (const char *s = name; *s; s++) {
         if ((unsigned char)*s < 0x20) {

@@ -305,7 +305,7 @@ struct pv_ca; /* opaque: CA certificate + key + issuance record, thread-safe */
  * `ca init`: creates the CA key (profile ca.key_type, encrypted with
  * `passphrase`, AES-256 PKCS#8 PEM, mode 0600), its self-signed certificate
  * and an empty issuance record. Refuses (PV_ERR_EXISTS) when the key or the
- * certificate exists. Creates the CA folder (0700) if missing.
+ * certificate exists. Creates the CA folder (0755) if missing.
  */
 int pv_ca_create(const struct pv_profile *p, const char *passphrase, struct pv_error *err);
 /* True when the CA key file is an encrypted PEM (a passphrase is needed). */
@@ -378,6 +378,21 @@ int pv_encode_cert(const uint8_t *der, size_t len, enum pv_format f, uint8_t **o
 int pv_encode_key(const uint8_t *der, size_t len, enum pv_format f, uint8_t **out, size_t *out_len,
                   struct pv_error *err);
 
+/* What a certificate says, for display and checks. */
+struct pv_cert_info {
+    char subject[256]; /* RFC 2253 form, "CN=esp-...,O=Acme" */
+    char issuer[256];
+    char serial[41];
+    char sha256[65];
+    int64_t not_before, not_after; /* Unix seconds; not_after INT64_MAX for "never" */
+};
+/* Parses a DER certificate. */
+int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err);
+/* PV_OK when `ident`'s certificate was signed by the CA certificate `ca_der`,
+ * else PV_ERR_INVALID saying so. */
+int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der, size_t ca_len,
+                          struct pv_error *err);
+
 /*
  * Pre-generates keys of one type on `threads` background threads, keeping
  * up to `capacity` ready, so RSA minting never waits for a prime search.
@@ -423,9 +438,11 @@ int pv_issued_list(const struct pv_profile *p, int (*fn)(void *user, const struc
  * Writes a PEM CRL of every revoked certificate to `path` (NULL: the
  * profile's ca.crl), signed by the CA, nextUpdate ca.crl_days ahead (never
  * past the CA's own expiry), with an increasing CRL number. *revoked gets the
- * entry count (may be NULL).
+ * entry count and *next_update the
+ * nextUpdate time in Unix seconds (either may be NULL).
  */
-int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, struct pv_error *err);
+int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, int64_t *next_update,
+                    struct pv_error *err);
 
 /* ===== Device config file and filesystem image ======================= */
 

@@ -51,7 +51,7 @@ TEST(revoked_certificate_fails_verification_with_the_crl)
     ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d2, NULL, &bad2, &err), PV_OK);
     /* An empty CRL first: every client still verifies (a missing CRL would not). */
     size_t entries = 99;
-    ASSERT_EQ_INT(pv_ca_write_crl(ca, NULL, &entries, &err), PV_OK);
+    ASSERT_EQ_INT(pv_ca_write_crl(ca, NULL, &entries, NULL, &err), PV_OK);
     ASSERT_EQ_INT(entries, 0);
     X509_CRL *crl = read_crl(f.p->ca.crl);
     ASSERT(crl != NULL);
@@ -74,7 +74,7 @@ TEST(revoked_certificate_fails_verification_with_the_crl)
     ASSERT_EQ_INT(pv_revoke(f.p, NULL, "dev-bad", pv_crl_reason("superseded"), &n, &err), PV_OK);
     ASSERT_EQ_INT(n, 1);
     ASSERT_EQ_INT(pv_revoke(f.p, "zz", NULL, 0, &n, &err), PV_ERR_INVALID);
-    ASSERT_EQ_INT(pv_ca_write_crl(ca, NULL, &entries, &err), PV_OK);
+    ASSERT_EQ_INT(pv_ca_write_crl(ca, NULL, &entries, NULL, &err), PV_OK);
     ASSERT_EQ_INT(entries, 2);
     crl = read_crl(f.p->ca.crl);
     ASSERT(crl != NULL);
