@@ -175,7 +175,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         seq = v;
     }
     struct pv_profile *p = NULL;
-    if ((rc = cli_load_profile(usage, o.profile, 0, &p)) != CLI_OK) {
+    if ((rc = cli_load_profile(usage, o.profile, PV_PROFILE_DEFER_ENV, &p)) != CLI_OK) {
         return rc;
     }
     bool existing = o.from != NULL || o.cert != NULL;

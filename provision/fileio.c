@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -57,63 +58,141 @@ static void sync_dir(const char *path)
     free(copy);
 }
 
-int pv_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags,
-                  struct pv_error *err)
+static int fail_io(struct pv_error *err, const char *path, int e)
 {
-    static const char hint[] = "check that the folder exists and is writable";
-    char *copy = strdup(path);
+    int code = e == EEXIST ? PV_ERR_EXISTS : PV_ERR_IO;
+    if (code == PV_ERR_EXISTS) {
+        return pv_error_set(err, code, "move it away first, or choose another path",
+                            "refusing to overwrite '%s'", path);
+    }
+    return pv_error_set(err, code, "check that the folder exists and is writable",
+                        "cannot write '%s': %s", path, strerror(e));
+}
+
+static int fill(int fd, const void *data, size_t len, unsigned mode)
+{
+    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        return errno ? errno : EIO;
+    }
+    return 0;
+}
+
+/* "<dir>/.<base>.tmp.XXXXXX" for mkstemp. */
+static char *temp_name(const char *path)
+{
     size_t tlen = strlen(path) + 32;
     char *tmp = malloc(tlen);
-    if (copy == NULL || tmp == NULL) {
-        free(copy);
-        free(tmp);
-        return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory writing '%s'", path);
+    if (tmp != NULL) {
+        const char *base = strrchr(path, '/');
+        int dirlen = base ? (int)(base - path + 1) : 0;
+        snprintf(tmp, tlen, "%.*s.%s.tmp.XXXXXX", dirlen, path, base ? base + 1 : path);
     }
-    /* The temporary name starts with a dot so a crash leaves nothing that
-     * looks like the real file (and nothing a glob for *.pem picks up). */
-    const char *base = strrchr(path, '/');
-    int dirlen = base ? (int)(base - path + 1) : 0;
-    snprintf(tmp, tlen, "%.*s.%s.tmp.XXXXXX", dirlen, path, base ? base + 1 : path);
-    free(copy);
+    return tmp;
+}
+
+/*
+ * Preferred: an unnamed O_TMPFILE in the target folder, given its name only
+ * once complete. A process killed at any point leaves either nothing or the
+ * whole file. Returns 0, an errno, or -1 when the filesystem has no
+ * O_TMPFILE (the caller falls back to a named temporary file).
+ */
+static int write_unnamed(const char *path, const void *data, size_t len, unsigned mode,
+                         unsigned flags)
+{
+#ifdef O_TMPFILE
+    char *dir = strdup(path);
+    if (dir == NULL) {
+        return ENOMEM;
+    }
+    char *slash = strrchr(dir, '/');
+    const char *folder = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+    int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    int e = fd < 0 ? errno : 0;
+    free(dir);
+    if (fd < 0) {
+        return (e == EOPNOTSUPP || e == EISDIR || e == EINVAL) ? -1 : e;
+    }
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    e = fill(fd, data, len, mode);
+    if (e == 0 && (flags & PV_WRITE_EXCL)) {
+        /* linkat() fails if the name exists: no window between a check and
+         * the write in which another process could create it. */
+        e = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+    } else if (e == 0) {
+        char *tmp = temp_name(path);
+        e = tmp == NULL ? ENOMEM : 0;
+        for (int tries = 0; e == 0 && tries < 8; tries++) {
+            /* A complete file under a temporary name, then renamed over. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            unsigned salt = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 8) ^ (unsigned)tries;
+            snprintf(tmp + strlen(tmp) - 6, 7, "%06x", salt & 0xffffffu);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) {
+                e = rename(tmp, path) == 0 ? 0 : errno;
+                if (e != 0) {
+                    unlink(tmp);
+                }
+                break;
+            }
+            e = errno == EEXIST ? 0 : errno;
+        }
+        free(tmp);
+    }
+    close(fd);
+    return e;
+#else
+    (void)path;
+    (void)data;
+    (void)len;
+    (void)mode;
+    (void)flags;
+    return -1;
+#endif
+}
+
+static int write_named(const char *path, const void *data, size_t len, unsigned mode,
+                       unsigned flags)
+{
+    char *tmp = temp_name(path);
+    if (tmp == NULL) {
+        return ENOMEM;
+    }
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return pv_error_set(err, PV_ERR_IO, hint, "cannot write '%s': %s", path, strerror(e));
+        return e;
     }
-    int rc = PV_OK;
-    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        rc = pv_error_set(err, PV_ERR_IO, hint, "cannot write '%s': %s", path, strerror(errno));
+    int e = fill(fd, data, len, mode);
+    if (close(fd) != 0 && e == 0) {
+        e = errno;
     }
-    if (close(fd) != 0 && rc == PV_OK) {
-        rc = pv_error_set(err, PV_ERR_IO, hint, "cannot write '%s': %s", path, strerror(errno));
-    }
-    if (rc == PV_OK && (flags & PV_WRITE_EXCL)) {
-        /* link() fails if the name exists: no window between a check and
-         * the write in which another process could create it. */
-        if (link(tmp, path) != 0) {
-            int e = errno;
-            if (e == EEXIST) {
-                rc = pv_error_set(err, PV_ERR_EXISTS, "move it away first, or choose another path",
-                                  "refusing to overwrite '%s'", path);
-            } else {
-                rc = pv_error_set(err, PV_ERR_IO, hint, "cannot write '%s': %s", path, strerror(e));
-            }
-        }
+    if (e == 0 && (flags & PV_WRITE_EXCL)) {
+        e = link(tmp, path) == 0 ? 0 : errno;
         unlink(tmp);
-    } else if (rc == PV_OK) {
-        if (rename(tmp, path) != 0) {
-            rc = pv_error_set(err, PV_ERR_IO, hint, "cannot write '%s': %s", path, strerror(errno));
-            unlink(tmp);
-        }
-    } else {
-        unlink(tmp);
+    } else if (e == 0) {
+        e = rename(tmp, path) == 0 ? 0 : errno;
     }
-    if (rc == PV_OK) {
-        sync_dir(path);
+    if (e != 0) {
+        unlink(tmp);
     }
     free(tmp);
-    return rc;
+    return e;
+}
+
+int pv_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags,
+                  struct pv_error *err)
+{
+    int e = write_unnamed(path, data, len, mode, flags);
+    if (e < 0) {
+        e = write_named(path, data, len, mode, flags);
+    }
+    if (e != 0) {
+        return fail_io(err, path, e);
+    }
+    sync_dir(path);
+    return PV_OK;
 }
 
 int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err)
