@@ -23,8 +23,8 @@ static X509 *leaf_body(struct pv_ca *ca, EVP_PKEY *key, int32_t days, const char
     }
     if (!X509_set_version(x, X509_VERSION_3) || pv_random_serial(x, err) != PV_OK ||
         pv_set_validity(x, days, err) != PV_OK || pv_set_subject(x, names, values, n, err) ||
-        !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) || !X509_set_pubkey(x, key) ||
-        pv_ext_basic(x, false, err) != PV_OK) {
+        !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+        pv_set_pubkey(x, key, err) != PV_OK || pv_ext_basic(x, false, err) != PV_OK) {
         if (err->code == PV_OK) {
             pv_ossl_error(err, PV_ERR_CRYPTO, NULL, "cannot build the certificate");
         }
@@ -57,11 +57,12 @@ static bool dns_name_ok(const char *s, bool wildcard)
     return true;
 }
 
-int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
-                   struct pv_keypool *pool, struct pv_identity *out, struct pv_error *err)
+/* A device certificate, complete but unsigned, and its key. */
+static int build_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
+                        struct pv_keypool *pool, X509 **xout, EVP_PKEY **kout, struct pv_error *err)
 {
-    memset(out, 0, sizeof *out);
-    pv_error_clear(err);
+    *xout = NULL;
+    *kout = NULL;
     if (dev->id[0] == '\0') {
         return pv_error_set(err, PV_ERR_INVALID, NULL, "the device has no id");
     }
@@ -91,19 +92,62 @@ int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv
         return err->code;
     }
     X509 *x = leaf_body(ca, key, p->device.days, names, values, n, err);
-    int rc = x ? PV_OK : err->code;
-    if (rc == PV_OK && (pv_ext_eku(x, NID_client_auth, err) != PV_OK ||
-                        pv_ext_san(x, san, nsan, NULL, 0, err) != PV_OK ||
-                        pv_ext_key_ids(x, ca->ski, err) != PV_OK ||
-                        pv_ca_sign_record(ca, x, "device", dev->id, err) != PV_OK)) {
-        rc = err->code;
+    if (x == NULL || pv_ext_eku(x, NID_client_auth, err) != PV_OK ||
+        pv_ext_san(x, san, nsan, NULL, 0, err) != PV_OK ||
+        pv_ext_key_ids(x, ca->ski, err) != PV_OK) {
+        X509_free(x);
+        EVP_PKEY_free(key);
+        return err->code;
+    }
+    *xout = x;
+    *kout = key;
+    return PV_OK;
+}
+
+int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *devs,
+                    size_t n, struct pv_keypool *pool, struct pv_identity *out,
+                    struct pv_error *err)
+{
+    pv_error_clear(err);
+    memset(out, 0, n * sizeof *out);
+    X509 **xs = calloc(n ? n : 1, sizeof *xs);
+    EVP_PKEY **keys = calloc(n ? n : 1, sizeof *keys);
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    int rc = xs && keys && ids ? PV_OK : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+    for (size_t i = 0; rc == PV_OK && i < n; i++) {
+        ids[i] = devs[i].id;
+        rc = build_device(ca, p, &devs[i], pool, &xs[i], &keys[i], err);
+        if (rc != PV_OK && n > 1) {
+            pv_error_prefix(err, "device %s", devs[i].id);
+        }
     }
     if (rc == PV_OK) {
-        rc = pv_identity_fill(x, key, dev->id, out, err);
+        rc = pv_ca_sign_record_many(ca, xs, "device", ids, n, err);
     }
-    X509_free(x);
-    EVP_PKEY_free(key);
+    for (size_t i = 0; rc == PV_OK && i < n; i++) {
+        rc = pv_identity_fill(xs[i], keys[i], devs[i].id, &out[i], err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc != PV_OK) {
+            pv_identity_release(&out[i]);
+        }
+        if (xs != NULL) {
+            X509_free(xs[i]);
+        }
+        if (keys != NULL) {
+            EVP_PKEY_free(keys[i]);
+        }
+    }
+    free(xs);
+    free(keys);
+    free(ids);
     return rc;
+}
+
+int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
+                   struct pv_keypool *pool, struct pv_identity *out, struct pv_error *err)
+{
+    return pv_mint_devices(ca, p, dev, 1, pool, out, err);
 }
 
 int pv_mint_server(struct pv_ca *ca, const struct pv_server_req *req, struct pv_identity *out,
@@ -325,10 +369,9 @@ int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der
     X509_free(ca);
     X509_free(x);
     if (!ok) {
-        return pv_error_set(err, PV_ERR_INVALID,
-                            "mint a new identity, or use the profile of the CA that issued it",
-                            "the certificate of '%s' was not issued by this profile's CA",
-                            ident->id);
+        return pv_error_set(
+            err, PV_ERR_INVALID, "mint a new identity, or use the profile of the CA that issued it",
+            "the certificate of '%s' was not issued by this profile's CA", ident->id);
     }
     return PV_OK;
 }

@@ -38,4 +38,8 @@ void cli_format_date(int64_t unix_seconds, char *buf, size_t len);
 /* Parses --days: a positive integer or "never". */
 bool cli_parse_days(const char *usage, const char *text, int32_t *out);
 
+/* `cert revoke` and `cert list` (cli_cert.c), dispatched by cmd_cert. */
+int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx);
+int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx);
+
 #endif

@@ -41,17 +41,6 @@ static const char usage_device[] =
     "  --format der|pem      file encoding (default .device.format)\n"
     "  --out DIR             where to write the files (default: the current folder)\n"
     "  --json                print the result as JSON\n";
-static const char usage_revoke[] =
-    "usage: espprov cert revoke -P PROFILE (--serial HEX | --id ID) [--reason R] [--crl]\n"
-    "Marks certificates revoked in the CA's record (no passphrase needed). --id revokes\n"
-    "every unrevoked device certificate with that id. The broker learns of it from the\n"
-    "CRL: run 'espprov ca crl' (or pass --crl) and reload the broker.\n"
-    "  --reason R    unspecified (default), keyCompromise, superseded,\n"
-    "                cessationOfOperation, affiliationChanged\n"
-    "  --crl         also write the CRL now (needs the CA passphrase)\n";
-static const char usage_list[] = "usage: espprov cert list -P PROFILE [--json]\n"
-                                 "Lists every certificate the CA issued, with its state.\n";
-
 enum {
     OPT_DNS = 256,
     OPT_IP,
@@ -65,9 +54,6 @@ enum {
     OPT_SEQ,
     OPT_FORMAT,
     OPT_JSON,
-    OPT_SERIAL,
-    OPT_REASON,
-    OPT_CRL,
 };
 
 static const struct option long_opts[] = {
@@ -84,9 +70,6 @@ static const struct option long_opts[] = {
     {"seq", required_argument, NULL, OPT_SEQ},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"json", no_argument, NULL, OPT_JSON},
-    {"serial", required_argument, NULL, OPT_SERIAL},
-    {"reason", required_argument, NULL, OPT_REASON},
-    {"crl", no_argument, NULL, OPT_CRL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -94,12 +77,12 @@ static const struct option long_opts[] = {
 #define NAMES_MAX 16
 
 struct opts {
-    const char *profile, *out, *name, *id, *mac, *seq, *format, *serial, *reason;
+    const char *profile, *out, *name, *id, *mac, *seq, *format;
     const char *dns[NAMES_MAX], *ips[NAMES_MAX];
     size_t ndns, nips;
     const char *key_type;
     int32_t days;
-    bool force, json, crl, days_set;
+    bool force, json, days_set;
 };
 
 /* Returns CLI_OK, CLI_USAGE, or -1 after --help. `allowed` lists the long
@@ -163,15 +146,6 @@ static int parse(int argc, char **argv, const char *usage, const int *allowed, s
             break;
         case OPT_JSON:
             o->json = true;
-            break;
-        case OPT_SERIAL:
-            o->serial = optarg;
-            break;
-        case OPT_REASON:
-            o->reason = optarg;
-            break;
-        case OPT_CRL:
-            o->crl = true;
             break;
         case 'h':
             cli_help(usage);
@@ -398,112 +372,6 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
     return cli_finish(rc);
 }
 
-/* ===== revoke and list ================================================ */
-
-static int revoke(int argc, char **argv, struct cli_ctx *ctx)
-{
-    static const int allowed[] = {OPT_SERIAL, OPT_ID, OPT_REASON, OPT_CRL, 0};
-    struct opts o;
-    int rc = parse(argc, argv, usage_revoke, allowed, &o);
-    if (rc != CLI_OK) {
-        return rc < 0 ? CLI_OK : rc;
-    }
-    if ((o.serial == NULL) == (o.id == NULL)) {
-        return cli_usage_error(usage_revoke, "give exactly one of --serial and --id");
-    }
-    int reason = o.reason ? pv_crl_reason(o.reason) : 0;
-    if (reason < 0) {
-        return cli_usage_error(usage_revoke, "--reason: unknown reason '%s'", o.reason);
-    }
-    struct pv_profile *p = NULL;
-    if ((rc = cli_load_profile(usage_revoke, o.profile, PV_PROFILE_DEFER_ENV, &p)) != CLI_OK) {
-        return rc;
-    }
-    size_t count = 0;
-    struct pv_error err;
-    if (pv_revoke(p, o.serial, o.id, reason, &count, &err) != PV_OK) {
-        rc = cli_fail_err(&err);
-    } else {
-        printf("revoked %zu certificate%s\n", count, count == 1 ? "" : "s");
-    }
-    if (rc == CLI_OK && o.crl) {
-        struct pv_ca *ca = NULL;
-        rc = cli_open_ca(ctx, p, &ca);
-        size_t n = 0;
-        if (rc == CLI_OK && pv_ca_write_crl(ca, NULL, &n, NULL, &err) != PV_OK) {
-            rc = cli_fail_err(&err);
-        }
-        if (rc == CLI_OK) {
-            printf("wrote %s (%zu revoked); reload the broker (SIGHUP)\n", p->ca.crl, n);
-        }
-        pv_ca_free(ca);
-    } else if (rc == CLI_OK) {
-        printf("next: espprov ca crl -P %s, then reload the broker (SIGHUP)\n", p->file);
-    }
-    pv_profile_free(p);
-    return cli_finish(rc);
-}
-
-struct list_state {
-    bool json;
-    size_t n;
-};
-
-static int print_row(void *user, const struct pv_issued *r)
-{
-    struct list_state *s = user;
-    char issued[32], until[32], revoked[32] = "";
-    cli_format_date(r->issued_at, issued, sizeof issued);
-    cli_format_date(r->not_after, until, sizeof until);
-    if (r->revoked_at) {
-        cli_format_date(r->revoked_at, revoked, sizeof revoked);
-    }
-    if (s->json) {
-        printf("%s{\"serial\":\"%s\",\"kind\":\"%s\",\"id\":", s->n ? "," : "", r->serial, r->kind);
-        cli_json_string(stdout, r->id);
-        printf(",\"sha256\":\"%s\",\"issued\":\"%s\",\"not_after\":\"%s\",\"revoked\":", r->sha256,
-               issued, until);
-        if (r->revoked_at) {
-            printf("\"%s\",\"reason\":%d}", revoked, r->reason);
-        } else {
-            printf("null}");
-        }
-    } else {
-        printf("%-32s %-6s %-24s %s%s%s\n", r->serial, r->kind, r->id, issued,
-               r->revoked_at ? "  REVOKED " : "", revoked);
-    }
-    s->n++;
-    return 0;
-}
-
-static int list(int argc, char **argv, struct cli_ctx *ctx)
-{
-    (void)ctx;
-    static const int allowed[] = {OPT_JSON, 0};
-    struct opts o;
-    int rc = parse(argc, argv, usage_list, allowed, &o);
-    if (rc != CLI_OK) {
-        return rc < 0 ? CLI_OK : rc;
-    }
-    struct pv_profile *p = NULL;
-    if ((rc = cli_load_profile(usage_list, o.profile, PV_PROFILE_DEFER_ENV, &p)) != CLI_OK) {
-        return rc;
-    }
-    struct list_state s = {o.json, 0};
-    struct pv_error err;
-    if (o.json) {
-        printf("[");
-    }
-    if (pv_issued_list(p, print_row, &s, &err) != PV_OK) {
-        rc = cli_fail_err(&err);
-    }
-    if (o.json && rc == CLI_OK) {
-        printf("]\n");
-    }
-    pv_profile_free(p);
-    return cli_finish(rc);
-}
-
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx)
 {
     if (argc < 2) {
@@ -515,7 +383,10 @@ int cmd_cert(int argc, char **argv, struct cli_ctx *ctx)
     static const struct {
         const char *name;
         int (*fn)(int, char **, struct cli_ctx *);
-    } subs[] = {{"server", server}, {"device", device}, {"revoke", revoke}, {"list", list}};
+    } subs[] = {{"server", server},
+                {"device", device},
+                {"revoke", cli_cert_revoke},
+                {"list", cli_cert_list}};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(argv[1], subs[i].name) == 0) {
             return subs[i].fn(argc - 1, argv + 1, ctx);

@@ -133,12 +133,12 @@ void pv_issued_close(struct issued_db *d)
     free(d);
 }
 
-int pv_issued_insert(struct issued_db *d, const struct pv_issued *row, const char *subject,
-                     const uint8_t *der, size_t der_len, struct pv_error *err)
+static int insert_row(struct issued_db *d, const struct pv_issued *row, const char *subject,
+                      const uint8_t *der, size_t der_len)
 {
-    pthread_mutex_lock(&d->lock);
     sqlite3_stmt *st = d->insert;
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     sqlite3_bind_text(st, 1, row->serial, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, row->id, -1, SQLITE_STATIC);
@@ -149,14 +149,37 @@ int pv_issued_insert(struct issued_db *d, const struct pv_issued *row, const cha
     sqlite3_bind_blob(st, 8, der, (int)der_len, SQLITE_STATIC);
     int step = sqlite3_step(st);
     int ext = sqlite3_extended_errcode(d->db);
-    int rc = PV_OK;
-    if (step != SQLITE_DONE) {
-        rc = ext == SQLITE_CONSTRAINT_PRIMARYKEY
-                 ? PV_ERR_EXISTS
-                 : db_error(d, err, "cannot record the certificate (it was not handed out)");
-    }
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (step == SQLITE_DONE) {
+        return PV_OK;
+    }
+    return ext == SQLITE_CONSTRAINT_PRIMARYKEY ? PV_ERR_EXISTS : PV_ERR_DB;
+}
+
+int pv_issued_insert_many(struct issued_db *d, const struct pv_issued *const *rows,
+                          const char *const *subjects, const uint8_t *const *ders,
+                          const size_t *lens, size_t n, size_t *dup, struct pv_error *err)
+{
+    static const char lost[] = "cannot record the certificates (none was handed out)";
+    pthread_mutex_lock(&d->lock);
+    int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+                 ? PV_OK
+                 : db_error(d, err, lost);
+    for (size_t i = 0; rc == PV_OK && i < n; i++) {
+        rc = insert_row(d, rows[i], subjects[i], ders[i], lens[i]);
+        if (rc == PV_ERR_EXISTS) {
+            *dup = i;
+        } else if (rc != PV_OK) {
+            rc = db_error(d, err, lost);
+        }
+    }
+    /* synchronous=FULL: the commit returns once the rows are on disk. */
+    if (rc == PV_OK && sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_error(d, err, lost);
+    }
+    if (rc != PV_OK) {
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     pthread_mutex_unlock(&d->lock);
     return rc;
 }

@@ -25,10 +25,12 @@ struct issued_db; /* one SQLite connection + a mutex; safe across threads */
 int pv_issued_open(const char *path, const char *ca_sha256, bool create, struct issued_db **out,
                    struct pv_error *err);
 void pv_issued_close(struct issued_db *db);
-/* Commits one row (durable on return). PV_ERR_EXISTS when the serial is
- * already recorded (the caller picks a new serial). */
-int pv_issued_insert(struct issued_db *db, const struct pv_issued *row, const char *subject,
-                     const uint8_t *der, size_t der_len, struct pv_error *err);
+/* Commits n rows in one transaction (durable on return, all or none).
+ * PV_ERR_EXISTS with *dup = the index of a serial already recorded (the
+ * caller picks a new serial and retries). */
+int pv_issued_insert_many(struct issued_db *db, const struct pv_issued *const *rows,
+                          const char *const *subjects, const uint8_t *const *ders,
+                          const size_t *lens, size_t n, size_t *dup, struct pv_error *err);
 /* Calls fn for each revoked row. */
 int pv_issued_each_revoked(struct issued_db *db, int (*fn)(void *user, const struct pv_issued *r),
                            void *user, struct pv_error *err);
@@ -77,6 +79,8 @@ int pv_ext_san(X509 *x, const char *const *dns, size_t ndns, const char *const *
                struct pv_error *err);
 /* SKI from x's public key; AKI from `issuer_ski` (NULL: x's own SKI). */
 int pv_ext_key_ids(X509 *x, const ASN1_OCTET_STRING *issuer_ski, struct pv_error *err);
+/* X509_set_pubkey, without the generic encoder round trip for P-256. */
+int pv_set_pubkey(X509 *x, EVP_PKEY *key, struct pv_error *err);
 /* Unix seconds of an ASN1_TIME; INT64_MAX for 99991231235959Z. */
 int64_t pv_asn1_time_unix(const ASN1_TIME *t);
 /* Fills out (DER, PKCS#8, serial, fingerprint, not_after) from x and key. */
@@ -88,6 +92,10 @@ int pv_serial_hex(const ASN1_INTEGER *serial, char *out, size_t len);
  * (astronomically unlikely) collision. */
 int pv_ca_sign_record(struct pv_ca *ca, X509 *x, const char *kind, const char *id,
                       struct pv_error *err);
+/* The same for n certificates, all recorded in one transaction (one disk
+ * sync) before any is returned. */
+int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
+                           const char *const *ids, size_t n, struct pv_error *err);
 
 /* ===== Key pool (keypool.c) =========================================== */
 

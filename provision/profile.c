@@ -477,7 +477,9 @@ int pv_profile_parse(const char *json, size_t len, const char *dir, const char *
         pv_profile_free(p);
         return pv_error_prefix(c.err, "%s", name);
     }
-    qsort(p->fs.files, p->fs.file_count, sizeof *p->fs.files, cmp_files);
+    if (p->fs.file_count > 1) {
+        qsort(p->fs.files, p->fs.file_count, sizeof *p->fs.files, cmp_files);
+    }
     *out = p;
     return PV_OK;
 }

@@ -351,6 +351,15 @@ struct pv_keypool; /* background key generation, see below */
 int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
                    struct pv_keypool *pool, struct pv_identity *out, struct pv_error *err);
 
+/*
+ * The same for n devices (devs[i] -> out[i]), recorded in one transaction:
+ * one disk sync for the batch, and none of them is returned unless all are
+ * recorded. On failure every out[i] is released.
+ */
+int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *devs,
+                    size_t n, struct pv_keypool *pool, struct pv_identity *out,
+                    struct pv_error *err);
+
 /* A broker certificate request. */
 struct pv_server_req {
     const char *const *dns; /* DNS names (at least one name or address) */

@@ -389,7 +389,56 @@ TEST(identity_round_trips_through_der_and_pem)
     fixture_close(&f);
 }
 
-TEST_MAIN(RUN(ca_init_writes_an_encrypted_key_and_a_proper_root);
+TEST(p256_encodings_match_openssl_byte_for_byte)
+{
+    struct fixture f;
+    struct pv_error err;
+    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
+    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
+    struct pv_ca *ca = NULL;
+    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    struct pv_device devs[20];
+    struct pv_identity ids[20];
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "enc-%d", i);
+        ASSERT_EQ_INT(pv_device_init(&devs[i], f.p, name, NULL, -1, NULL, &err), PV_OK);
+    }
+    /* One batch: one transaction for all twenty. */
+    ASSERT_EQ_INT(pv_mint_devices(ca, f.p, devs, 20, NULL, ids, &err), PV_OK);
+    for (int i = 0; i < 20; i++) {
+        const unsigned char *kp = ids[i].key_der;
+        EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &kp, (long)ids[i].key_der_len);
+        ASSERT(k != NULL);
+        PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(k);
+        unsigned char *ref = NULL;
+        int n = i2d_PKCS8_PRIV_KEY_INFO(p8, &ref);
+        ASSERT_EQ_INT(n, ids[i].key_der_len);
+        ASSERT_MEMEQ(ref, ids[i].key_der, (size_t)n);
+        OPENSSL_clear_free(ref, (size_t)n);
+        PKCS8_PRIV_KEY_INFO_free(p8);
+        /* The certificate's SubjectPublicKeyInfo as X509_set_pubkey writes it. */
+        X509 *x = der_cert(ids[i].cert_der, ids[i].cert_der_len);
+        X509 *y = X509_new();
+        ASSERT(x != NULL && y != NULL && X509_set_pubkey(y, k));
+        unsigned char *a = NULL, *b = NULL;
+        int la = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a);
+        int lb = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(y), &b);
+        ASSERT_EQ_INT(la, lb);
+        ASSERT_MEMEQ(a, b, (size_t)la);
+        OPENSSL_free(a);
+        OPENSSL_free(b);
+        X509_free(x);
+        X509_free(y);
+        EVP_PKEY_free(k);
+        pv_identity_release(&ids[i]);
+    }
+    pv_ca_free(ca);
+    fixture_close(&f);
+}
+
+TEST_MAIN(RUN(p256_encodings_match_openssl_byte_for_byte);
+          RUN(ca_init_writes_an_encrypted_key_and_a_proper_root);
           RUN(wrong_passphrase_and_short_passphrase); RUN(mismatched_cert_and_key_are_refused);
           RUN(expired_ca_is_refused); RUN(device_certificate_ec_field_by_field);
           RUN(device_certificate_rsa_from_the_key_pool); RUN(broker_certificate_names_and_purpose);
