@@ -39,7 +39,13 @@ static int parse(int argc, char **argv, const char *usage, bool revoke, struct r
     int c;
     while ((c = getopt_long(argc, argv, "P:h", opts, NULL)) != -1) {
         if (c >= OPT_SERIAL && (c == OPT_JSON) == revoke) {
-            return cli_usage_error(usage, "option '%s' does not apply here", argv[optind - 1]);
+            const char *name = "?";
+            for (size_t i = 0; opts[i].name != NULL; i++) {
+                if (opts[i].val == c) {
+                    name = opts[i].name;
+                }
+            }
+            return cli_usage_error(usage, "option '--%s' does not apply here", name);
         }
         switch (c) {
         case 'P':

@@ -97,7 +97,13 @@ static int parse(int argc, char **argv, const char *usage, const int *allowed, s
             ok |= allowed[i] == c;
         }
         if (!ok) {
-            return cli_usage_error(usage, "option '%s' does not apply here", argv[optind - 1]);
+            const char *name = "?";
+            for (size_t i = 0; long_opts[i].name != NULL; i++) {
+                if (long_opts[i].val == c) {
+                    name = long_opts[i].name;
+                }
+            }
+            return cli_usage_error(usage, "option '--%s' does not apply here", name);
         }
         switch (c) {
         case 'P':

@@ -464,6 +464,12 @@ int pv_profile_parse(const char *json, size_t len, const char *dir, const char *
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
+        /* jansson quotes the text near the error, which may be part of a
+         * password: keep only its description and the position. */
+        char *near = strstr(jerr.text, " near '");
+        if (near != NULL) {
+            *near = '\0';
+        }
         pv_profile_free(p);
         return pv_error_set(err, PV_ERR_INVALID, "check the JSON syntax at that line and column",
                             "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);

@@ -138,7 +138,7 @@ static const struct bad_case bad_cases[] = {
      "\"mqtt\":{\"host\":\"b\",\"prot\":8883,\"topics\":{\"status\":\"s\"}}}",
      ".mqtt.prot: unknown key (did you mean \"port\"?)"},
     {BASE_HEAD BASE_FS BASE_WIFI BASE_MQTT ",\"colour\":1}", ".colour: unknown key"},
-    {"{\"name\":\"t\",\n \"chip\": esp8266}", "t.json:2:12: invalid JSON: invalid token near 'esp'"},
+    {"{\"name\":\"t\",\n \"chip\": esp8266}", "t.json:2:12: invalid JSON: invalid token"},
     {"{\"name\":\"t\",\"name\":\"u\"}", "invalid JSON: duplicate object key"},
     {BASE_HEAD BASE_FS
      "\"wifi\":{\"ssid\":\"Lab\",\"password\":\"${ESPPROV_NOT_SET_X}\"}," BASE_MQTT "}",
@@ -221,9 +221,10 @@ TEST(secret_values_never_appear_in_errors)
         BASE_HEAD BASE_FS "\"wifi\":{\"ssid\":\"Lab\",\"password\":98765432}," BASE_MQTT "}",
         BASE_HEAD BASE_FS BASE_WIFI
         "\"mqtt\":{\"host\":\"b\",\"password\":\"\",\"topics\":{\"status\":\"s\"}}}",
+        BASE_HEAD BASE_FS "\"wifi\":{\"ssid\":\"Lab\",\"password\":\"hunter3",
     };
-    const char *needles[] = {"hunter2", "98765432", "\"\""};
-    for (size_t i = 0; i < 3; i++) {
+    const char *needles[] = {"hunter2", "98765432", "\"\"", "hunter3"};
+    for (size_t i = 0; i < 4; i++) {
         struct pv_profile *p = NULL;
         struct pv_error err;
         ASSERT_EQ_INT(parse(secrets[i], 0, &p, &err), PV_ERR_INVALID);
