@@ -63,6 +63,11 @@ int json_get_enum(struct pctx *c, json_t *obj, const char *path, const char *key
 int json_get_days(struct pctx *c, json_t *obj, const char *path, const char *key, int max,
                   int32_t *out);
 
+/* ${NAME} -> value, $$ -> $ (secret.c). *out is NULL (and the result PV_OK)
+ * when the variable is unset and PV_PROFILE_DEFER_ENV is on. */
+int pv_expand_env(struct pctx *c, const char *path, const char *raw, char **out);
+/* Valid UTF-8 without control characters. */
+bool pv_clean_text(const char *s);
 /* Records a ${NAME} use for redaction/deferred errors. */
 int pctx_note_env(struct pctx *c, const char *path, const char *var, bool set);
 /* A path relative to the profile's folder made absolute (malloc'd). */
