@@ -142,7 +142,7 @@ int main(void)
     double rounds[16];
     double ec_one = run(ca, ec, NULL, 100, 7, false, rounds);
     double ec_batch = run(ca, ec, NULL, 100, 7, true, rounds);
-    double rsa_one = run(ca, rsa, NULL, 4, 3, false, rounds);
+    double rsa_one = run(ca, rsa, NULL, 6, 3, false, rounds);
     /* A pool of 2 threads on this 2-core machine, started cold: what a batch
      * gets when nothing else competes for the CPU. */
     struct pv_keypool *pool = NULL;
