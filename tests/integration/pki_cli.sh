@@ -119,6 +119,19 @@ done
 assert "every certificate left by killed runs is recorded" test "$missing" -eq 0
 assert "killed runs left no temporary files" test -z "$(find crash -name '.*.tmp.*')"
 
+# An RSA-3072 CA signing an RSA-2048 device, PEM files.
+mkdir rsa
+sed -e 's/"ca": {/"ca": { "key_type": "rsa3072",/' \
+    -e 's/"device": {/"device": { "key_type": "rsa2048", "format": "pem",/' p.json >rsa/p.json
+check "rsa3072 CA" "$ESPPROV" ca init -P rsa/p.json
+check "rsa2048 device" "$ESPPROV" cert device -P rsa/p.json --id rsa-dev --out rsa
+check "RSA chain verifies" openssl verify -CAfile rsa/ca/ca.crt.pem -purpose sslclient \
+    rsa/rsa-dev.crt.pem
+assert "CA key is RSA 3072" sh -c "openssl x509 -in rsa/ca/ca.crt.pem -noout -text | \
+    grep -q 'Public-Key: (3072 bit)'"
+assert "device key is RSA 2048" sh -c "openssl pkey -in rsa/rsa-dev.key.pem -noout -text | \
+    grep -q 'Private-Key: (2048 bit'"
+
 # Secrets: nowhere in outputs, logs or the records.
 check "ca crl" "$ESPPROV" ca crl -P p.json
 keep
