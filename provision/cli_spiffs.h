@@ -10,9 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spiffsgen/spiffsgen.h"
+
 struct pv_error;
 struct sg_image;
 struct sg_params;
+struct cli_ctx;
 
 struct cli_spiffs_input {
     char *name;   /* device name, "/..." */
@@ -58,6 +61,40 @@ int cli_spiffs_open_dir(const char *dir, struct pv_error *err);
  */
 int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t len, bool force,
                        struct pv_error *err);
+
+/* The options every subcommand shares (and build's own). */
+struct cli_spiffs_opts {
+    const char *preset;
+    uint64_t num[4]; /* page, block, name-len, meta-len */
+    bool num_set[4];
+    int flag[3]; /* magic, magic-len, aligned: -1 not given, else 0/1 */
+    uint64_t size;
+    const char *output;
+    bool fill, json, force;
+};
+
+/* True when any explicit parameter flag was given. */
+bool cli_spiffs_explicit(const struct cli_spiffs_opts *o);
+/* The preset (default esp-idf) for an FS of `size` bytes with the explicit
+ * flags applied. Prints the error itself; returns CLI_OK or CLI_FAILED. */
+int cli_spiffs_params(const struct cli_spiffs_opts *o, uint64_t size, struct sg_params *p);
+
+/* An image read into memory and indexed. */
+struct cli_spiffs_opened {
+    uint8_t *buf;
+    size_t len;
+    struct sg_params p;
+    char preset[32];
+    struct sg_image *im;
+};
+
+/* Reads IMAGE, takes the parameters from the options or detects them (said
+ * on stderr at -v), and indexes it; warns about a block the device would
+ * erase. Prints every error itself; with `as_problem` a refusal to mount is
+ * also printed on stdout (check's output). On failure x->buf may need free(). */
+int cli_spiffs_open_image(const char *path, const struct cli_spiffs_opts *o,
+                          const struct cli_ctx *ctx, struct cli_spiffs_opened *x, bool as_problem);
+void cli_spiffs_close_image(struct cli_spiffs_opened *x);
 
 /* "1 MiB", "64 KiB" or "123 456 bytes" (exact multiples get the unit). */
 const char *cli_spiffs_human(uint64_t v, char *buf, size_t len);

@@ -82,18 +82,8 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-struct opts {
-    const char *preset;
-    uint64_t num[4]; /* page, block, name-len, meta-len */
-    bool num_set[4];
-    int flag[3]; /* magic, magic-len, aligned: -1 not given, else 0/1 */
-    uint64_t size;
-    const char *output;
-    bool fill, json, force;
-};
-
 /* Parses argv; returns -1 when all went well, else the exit status. */
-static int parse(int argc, char **argv, const char *usage, struct opts *o)
+static int parse(int argc, char **argv, const char *usage, struct cli_spiffs_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->flag[0] = o->flag[1] = o->flag[2] = -1;
@@ -148,41 +138,7 @@ static int parse(int argc, char **argv, const char *usage, struct opts *o)
     return -1;
 }
 
-static bool explicit_params(const struct opts *o)
-{
-    for (int i = 0; i < 4; i++) {
-        if (o->num_set[i] || (i < 3 && o->flag[i] >= 0)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static int params_from(const struct opts *o, uint64_t size, struct sg_params *p)
-{
-    struct sg_error err = {0};
-    if (sg_preset(o->preset ? o->preset : "esp-idf", size, p, &err) != SG_OK) {
-        return cli_fail("use one of esp8266-arduino, esp32-arduino, esp-idf", "%s", err.msg);
-    }
-    uint32_t *num[4] = {&p->page_size, &p->block_size, &p->obj_name_len, &p->meta_len};
-    for (int i = 0; i < 4; i++) {
-        if (o->num_set[i]) {
-            *num[i] = (uint32_t)o->num[i];
-        }
-    }
-    bool *flag[3] = {&p->use_magic, &p->use_magic_len, &p->aligned_obj_ix_tables};
-    for (int i = 0; i < 3; i++) {
-        if (o->flag[i] >= 0) {
-            *flag[i] = o->flag[i] == 1;
-        }
-    }
-    if (!p->use_magic) {
-        p->use_magic_len = false;
-    }
-    return CLI_OK;
-}
-
-static int build(int argc, char **argv, struct opts *o)
+static int build(int argc, char **argv, struct cli_spiffs_opts *o)
 {
     char a[48], b[48];
     if (o->size == 0 || o->output == NULL || optind >= argc) {
@@ -191,13 +147,13 @@ static int build(int argc, char **argv, struct opts *o)
                                : o->output == NULL ? "-o IMAGE is required"
                                                    : "no input files given");
     }
-    if (o->preset == NULL && !explicit_params(o)) {
+    if (o->preset == NULL && !cli_spiffs_explicit(o)) {
         return cli_usage_error(usage_build, "say which platform the image is for: --preset "
                                             "esp8266-arduino|esp32-arduino|esp-idf (or PARAMS)");
     }
     struct sg_params p;
     struct sg_error serr = {0};
-    if (params_from(o, o->size, &p) != CLI_OK) {
+    if (cli_spiffs_params(o, o->size, &p) != CLI_OK) {
         return CLI_FAILED;
     }
     if (sg_params_check(&p, o->size, &serr) != SG_OK) {
@@ -255,79 +211,24 @@ static int build(int argc, char **argv, struct opts *o)
     return rc;
 }
 
-struct opened {
-    uint8_t *buf;
-    size_t len;
-    struct sg_params p;
-    char preset[32];
-    struct sg_image *im;
-};
-
-/* Reads, identifies and indexes IMAGE; prints every error itself. With
- * `as_problem` a refusal to mount is also printed on stdout, as check's line. */
-static int open_image(const char *path, const struct opts *o, const struct cli_ctx *ctx,
-                      struct opened *x, bool as_problem)
+static int list(const char *path, const struct cli_spiffs_opts *o, const struct cli_ctx *ctx)
 {
-    struct sg_error e = {0}, *serr = &e;
-    struct pv_error perr = {0};
-    memset(x, 0, sizeof *x);
-    if (cli_spiffs_read_file(path, 256u << 20, &x->buf, &x->len, &perr) != PV_OK) {
-        return cli_fail_err(&perr);
-    }
-    char desc[160];
-    if (o->preset != NULL || explicit_params(o)) {
-        if (params_from(o, x->len, &x->p) != CLI_OK) {
-            return CLI_FAILED;
-        }
-        snprintf(x->preset, sizeof x->preset, "%s", o->preset ? o->preset : "custom");
-    } else if (sg_detect(x->buf, x->len, &x->p, x->preset, sizeof x->preset, serr) != SG_OK) {
-        return cli_fail("give the parameters: --preset NAME or the explicit flags", "'%s': %s",
-                        path, serr->msg);
-    } else {
-        sg_params_describe(&x->p, desc, sizeof desc);
-        cli_info(ctx, 1, "detected %s: %s", x->preset, desc);
-    }
-    if (sg_image_open(&x->p, x->buf, x->len, &x->im, serr) != SG_OK) {
-        if (as_problem) {
-            printf("%s\n", serr->msg);
-        }
-        return cli_fail("check the parameters (--preset, or none to detect them)", "'%s': %s", path,
-                        serr->msg);
-    }
-    uint16_t found, expected;
-    long bad = sg_image_bad_block(x->im, &found, &expected);
-    if (bad >= 0) {
-        cli_warn("'%s': block %ld has magic 0x%04x, expected 0x%04x; the device erases that "
-                 "block at mount and its files are not shown",
-                 path, bad, found, expected);
-    }
-    return CLI_OK;
-}
-
-static void close_image(struct opened *x)
-{
-    sg_image_close(x->im);
-    free(x->buf);
-}
-
-static int list(const char *path, const struct opts *o, const struct cli_ctx *ctx)
-{
-    struct opened x;
-    if (open_image(path, o, ctx, &x, false) != CLI_OK) {
+    struct cli_spiffs_opened x;
+    if (cli_spiffs_open_image(path, o, ctx, &x, false) != CLI_OK) {
         free(x.buf);
         return CLI_FAILED;
     }
     cli_spiffs_print_list(x.im, &x.p, x.preset, o->json);
-    close_image(&x);
+    cli_spiffs_close_image(&x);
     return CLI_OK;
 }
 
-static int extract(const char *path, const char *dir, const struct opts *o,
+static int extract(const char *path, const char *dir, const struct cli_spiffs_opts *o,
                    const struct cli_ctx *ctx)
 {
-    struct opened x;
+    struct cli_spiffs_opened x;
     struct sg_error serr = {0};
-    if (open_image(path, o, ctx, &x, false) != CLI_OK) {
+    if (cli_spiffs_open_image(path, o, ctx, &x, false) != CLI_OK) {
         free(x.buf);
         return CLI_FAILED;
     }
@@ -357,7 +258,7 @@ static int extract(const char *path, const char *dir, const struct opts *o,
         close(dirfd);
         printf("extracted %zu of %zu files into %s\n", done, n, dir);
     }
-    close_image(&x);
+    cli_spiffs_close_image(&x);
     return rc;
 }
 
@@ -367,16 +268,16 @@ static void print_problem(void *user, const char *line)
     printf("%s\n", line);
 }
 
-static int check(const char *path, const struct opts *o, const struct cli_ctx *ctx)
+static int check(const char *path, const struct cli_spiffs_opts *o, const struct cli_ctx *ctx)
 {
-    struct opened x;
-    if (open_image(path, o, ctx, &x, true) != CLI_OK) {
+    struct cli_spiffs_opened x;
+    if (cli_spiffs_open_image(path, o, ctx, &x, true) != CLI_OK) {
         free(x.buf);
         return CLI_FAILED;
     }
     size_t problems = sg_image_check(x.im, print_problem, NULL);
     size_t files = sg_image_count(x.im);
-    close_image(&x);
+    cli_spiffs_close_image(&x);
     if (problems > 0) {
         return cli_fail("the device's SPIFFS check would delete what is inconsistent; rebuild "
                         "the image",
@@ -403,7 +304,7 @@ int cmd_spiffs(int argc, char **argv, struct cli_ctx *ctx)
     if (which < 0) {
         return cli_usage_error(usage_main, "'%s' is not a spiffs subcommand", argv[1]);
     }
-    struct opts o;
+    struct cli_spiffs_opts o;
     int rc = parse(argc - 1, argv + 1, usages[which], &o);
     if (rc != -1) {
         return rc;

@@ -189,6 +189,14 @@ int sg_detect(const uint8_t *image, size_t size, struct sg_params *out, char *pr
         }
     }
     if (kept == 0) {
+        size_t i = 0;
+        while (i < size && image[i] == 0xFF) {
+            i++;
+        }
+        if (i == size) {
+            return sg_fail(err, SG_ERR_CORRUPT,
+                           "the image is blank (all 0xFF): erased flash, no file system yet");
+        }
         return sg_fail(err, SG_ERR_CORRUPT,
                        "not a SPIFFS image: no block magic matches and no page size (256, 512, "
                        "1024) and block size (4 KiB to 64 KiB) reads consistent pages");

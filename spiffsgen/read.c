@@ -166,14 +166,27 @@ int sg_image_open(const struct sg_params *p, const uint8_t *image, size_t size,
     im->stats.blocks = g->blocks;
     im->stats.pages_total = (uint32_t)slots;
     im->blank = malloc(g->page);
-    im->recs = malloc(slots * sizeof *im->recs);
-    im->names = malloc(slots * (g->name_len + 1));
-    im->ix = malloc(slots * sizeof *im->ix);
-    if (im->blank == NULL || im->recs == NULL || im->names == NULL || im->ix == NULL) {
+    if (im->blank == NULL) {
         sg_image_close(im);
-        return sg_fail(err, SG_ERR_NOMEM, "out of memory indexing %zu pages", slots);
+        return sg_fail(err, SG_ERR_NOMEM, "out of memory opening the image");
     }
     memset(im->blank, 0xFF, g->page);
+    /* Size the index by the index pages present, not by the image. */
+    size_t index_pages = 0;
+    for (uint32_t bix = 0; bix < g->blocks; bix++) {
+        for (uint32_t k = 0; k < g->e; k++) {
+            uint16_t lu = sg_lu_entry(im, sg_obj_pix(g, bix, k));
+            index_pages += (lu & SG_ID_INDEX) && lu != SG_ID_FREE;
+        }
+    }
+    size_t cap = index_pages ? index_pages : 1;
+    im->recs = malloc(cap * sizeof *im->recs);
+    im->names = malloc(cap * (g->name_len + 1));
+    im->ix = malloc(cap * sizeof *im->ix);
+    if (im->recs == NULL || im->names == NULL || im->ix == NULL) {
+        sg_image_close(im);
+        return sg_fail(err, SG_ERR_NOMEM, "out of memory indexing %zu index pages", index_pages);
+    }
     scan(im);
     qsort(im->recs, im->count, sizeof *im->recs, cmp_rec);
     qsort(im->ix, im->nix, sizeof *im->ix, cmp_ix);

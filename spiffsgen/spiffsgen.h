@@ -142,14 +142,20 @@ struct sg_entry {
 
 /*
  * Indexes an image as the SPIFFS library's mount would see it: block magics,
- * lookup tables, live index headers. Tolerates what a device leaves behind
- * (deleted pages, files in any order or spread over several index pages).
- * The image buffer must outlive the handle. Returns SG_OK, SG_ERR_CORRUPT
- * (not a SPIFFS image for these parameters, with why), SG_ERR_GEOMETRY or
- * SG_ERR_NOMEM. Never reads outside [image, image + size).
+ * lookup tables, live index headers (SPEC.md §5). Tolerates what a device
+ * leaves behind (deleted and moved pages, files in any order or spread over
+ * several index pages, any erase counts). Like the library it uses
+ * floor(size / block) blocks and ignores a partial last block. The image
+ * buffer must outlive the handle; *out is NULL on error. Returns SG_OK,
+ * SG_ERR_CORRUPT (two or more wrong block magics: the device would not mount
+ * it; the message says which), SG_ERR_GEOMETRY or SG_ERR_NOMEM. Never reads
+ * outside [image, image + size) and always terminates. Memory: about
+ * 50 + name length bytes per index page in the image (files + continuation
+ * pages), nothing per data page.
  */
 int sg_image_open(const struct sg_params *p, const uint8_t *image, size_t size,
                   struct sg_image **out, struct sg_error *err);
+/* Frees the index (not the image buffer). NULL is fine. */
 void sg_image_close(struct sg_image *img);
 
 /* Live files as the device's readdir lists them, sorted bytewise by name

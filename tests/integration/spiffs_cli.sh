@@ -35,6 +35,19 @@ check "rebuild from a copy with other mtimes" "$ESPPROV" spiffs build --preset e
     --size 65536 -o img3.bin in-copy
 assert "byte-identical output" cmp -s img.bin img3.bin
 
+# Recorded output for fixed inputs: any change to the bytes we write shows here.
+mkdir -p fixed/d
+printf 'Hello, SPIFFS!\n' >fixed/hello.txt
+seq 1 20000 >fixed/d/numbers.txt
+: >fixed/empty
+check "fixed inputs, esp-idf" "$ESPPROV" spiffs build --preset esp-idf --size 128K -o fa.bin fixed
+assert "same bytes as recorded (esp-idf)" [ "$(sha256sum <fa.bin | cut -c1-64)" = \
+    dda8ba4a5f8f877096157e48e6944b05912ab2add223c6f9fd40855998cd4593 ]
+check "fixed inputs, esp8266" "$ESPPROV" spiffs build --preset esp8266-arduino --size 512K \
+    -o fb.bin fixed
+assert "same bytes as recorded (esp8266)" [ "$(sha256sum <fb.bin | cut -c1-64)" = \
+    3a8313444f97decdf6e752675e4bab50c76c3245ddba1160ae1842d438900fb5 ]
+
 # ----- explicit parameters, detection, ESP8266
 check "esp8266 preset, 1 MiB" "$ESPPROV" spiffs build --preset esp8266-arduino --size 1M \
     -o e8266.bin in
@@ -139,6 +152,9 @@ check_fails "a truncated image fails cleanly" 1 "$ESPPROV" spiffs list --preset 
 assert "saying it does not mount" grep -q 'wrong magic' "$T_TMP/err"
 head -c 65536 /dev/urandom >noise.bin
 check_fails "noise is not detected as SPIFFS" 1 "$ESPPROV" spiffs list noise.bin
+head -c 65536 /dev/zero | tr '\0' '\377' >blank.bin
+check_fails "a blank image is not detected either" 1 "$ESPPROV" spiffs list blank.bin
+assert "saying it is blank" grep -q 'blank (all 0xFF)' "$T_TMP/err"
 check_fails "check of noise" 1 "$ESPPROV" spiffs check --preset esp-idf noise.bin
 assert "prints the reason on stdout" grep -q 'wrong magic' "$T_TMP/out"
 

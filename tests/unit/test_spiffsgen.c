@@ -148,6 +148,9 @@ static void edge_files(struct fileset *fs, const struct sg_params *p)
     add(fs, "/header-table+1", he * dl + 1, 9);
     add(fs, "/three-index-pages", (he + ie + 3) * dl - 17, 10);
     add(fs, "/a/name-of-exactly-31-bytes.bin", 300, 11);
+    if (strlen(fs->files[fs->n - 1].name) != 31) {
+        abort();
+    }
 }
 
 static void verify(struct t_ctx *t_, const struct sg_params *p, const uint8_t *img, size_t size,
