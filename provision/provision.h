@@ -440,4 +440,406 @@ int pv_partitions_find_fs(const struct pv_partition_table *t, const char *label,
 const char *pv_partition_type_name(uint8_t type);
 const char *pv_partition_subtype_name(uint8_t type, uint8_t subtype);
 
+/* ######################################################################
+ * ===== BEGIN profiles, certificates, device config, images (issue 3) ===
+ * Files: profile*.c, template.c, secret.c, fileio.c, ca.c, cert*.c,
+ * issued.c, crl.c, keypool.c, devconfig.c, devimage.c.
+ * ###################################################################### */
+
+/* ===== Files ========================================================== */
+
+enum pv_write_flags {
+    PV_WRITE_EXCL = 1 << 0, /* refuse to replace an existing file (PV_ERR_EXISTS) */
+};
+
+/*
+ * Writes `len` bytes to `path` with permission `mode` (e.g. 0600 for keys)
+ * through a temporary file in the same folder, fsync and rename, so `path`
+ * either keeps its old content or holds all of the new one; the temporary
+ * file is removed on failure. With PV_WRITE_EXCL the final step fails if
+ * `path` exists (checked atomically, not before writing).
+ */
+int pv_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags,
+                  struct pv_error *err);
+/* Reads a whole regular file (at most `max` bytes, else PV_ERR_INVALID) into
+ * a malloc'd buffer with a NUL after the last byte (*len excludes it). */
+int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err);
+
+/* Wipes then frees a buffer that held a secret (NULL is fine). */
+void pv_secret_free(void *buf, size_t len);
+/* Wipes and frees a NUL-terminated secret string (NULL is fine). */
+void pv_secret_free_str(char *s);
+
+/* ===== Profiles ======================================================= */
+
+#define PV_ID_MAX     64   /* bytes in a device id (the certificate CN) */
+#define PV_DAYS_NEVER (-1) /* validity "never": notAfter 99991231235959Z */
+
+enum pv_key_type {
+    PV_KEY_EC_P256 = 0, /* "ec-p256" (default) */
+    PV_KEY_RSA2048 = 1, /* "rsa2048": devices and servers */
+    PV_KEY_RSA3072 = 2, /* "rsa3072": CAs */
+};
+/* "ec-p256", "rsa2048", "rsa3072". */
+const char *pv_key_type_name(enum pv_key_type type);
+
+enum pv_format {
+    PV_FORMAT_DER = 0, /* ESP8266 BearSSL, ESP-IDF */
+    PV_FORMAT_PEM = 1, /* Arduino-ESP32 (NUL-terminated text APIs) */
+};
+const char *pv_format_name(enum pv_format format); /* "der", "pem" */
+
+/* A name and a (template) value, kept in profile order. */
+struct pv_kv {
+    char *name;
+    char *value;
+};
+
+/* One firmware file and where it is flashed. */
+struct pv_profile_firmware {
+    uint32_t offset; /* flash offset, a multiple of 4096 */
+    uint32_t size;   /* the file's size in bytes when the profile was loaded */
+    char *file;      /* absolute path */
+};
+
+/* One extra file for the device filesystem, read when the profile loads. */
+struct pv_profile_file {
+    char *name;    /* SPIFFS name, "/index.html" */
+    char *path;    /* absolute path on the host */
+    uint8_t *data; /* its bytes (owned by the profile) */
+    size_t size;
+};
+
+/*
+ * A loaded, validated profile (see profiles/README.md for every key). All
+ * paths are absolute; strings are NUL-terminated and owned by the profile;
+ * template fields (marked T) hold the unexpanded text, already checked for
+ * unknown placeholders and worst-case lengths. Fields marked S are secrets:
+ * never print them. A string is NULL when the profile leaves it out, or
+ * (with PV_PROFILE_DEFER_ENV) when it names an unset environment variable;
+ * the functions that need such a field then fail naming the variable.
+ */
+struct pv_profile {
+    char *file; /* the profile path as given */
+    char *dir;  /* absolute folder that relative paths resolve against */
+    char *name; /* .name: 1-32 of [A-Za-z0-9._-] */
+    char *chip; /* .chip: "esp8266", "esp32", "esp32s3", ... */
+    struct {
+        uint32_t size; /* bytes; 0 when the profile leaves it to detection */
+        char *mode;    /* "qio" "qout" "dio" "dout" or NULL */
+        char *freq;    /* "80m" "40m" "26m" "20m" or NULL */
+        uint32_t baud; /* 0 when not set */
+    } flash;
+    struct pv_profile_firmware *firmware;
+    size_t firmware_count;
+    struct {
+        char *preset;                  /* spiffsgen preset name */
+        uint32_t offset;               /* flash offset */
+        uint32_t size;                 /* image size in bytes */
+        struct pv_profile_file *files; /* extra files, sorted by name */
+        size_t file_count;
+    } fs;
+    struct {
+        char *cert;                /* PEM certificate */
+        char *key;                 /* PEM PKCS#8 key, encrypted */
+        char *db;                  /* issuance record (SQLite) */
+        char *crl;                 /* where `ca crl` writes the PEM CRL */
+        char *passphrase;          /* S: from the profile (usually "${NAME}") or NULL */
+        char *passphrase_file;     /* first line holds the passphrase, or NULL */
+        enum pv_key_type key_type; /* for `ca init` */
+        int32_t days;              /* CA validity for `ca init`, or PV_DAYS_NEVER */
+        int32_t crl_days;          /* CRL nextUpdate distance */
+        struct pv_kv *subject;     /* for `ca init` ({profile} only) */
+        size_t subject_count;
+    } ca;
+    struct {
+        char *id; /* T: the device id template, e.g. "esp-{mac}" */
+        enum pv_key_type key_type;
+        int32_t days; /* > 0, or PV_DAYS_NEVER */
+        enum pv_format format;
+        struct pv_kv *subject; /* T values; attribute names C ST L O OU CN serialNumber */
+        size_t subject_count;
+        char **san_dns; /* T */
+        size_t san_dns_count;
+    } device;
+    struct {
+        char *ssid;
+        char *password; /* S: "" for an open network */
+    } wifi;
+    struct {
+        char *host;
+        uint32_t port;
+        char *client_id;      /* T */
+        char *username;       /* T, or NULL */
+        char *password;       /* S, or NULL */
+        char *token;          /* S, or NULL */
+        struct pv_kv *topics; /* T values; "status" always present */
+        size_t topic_count;
+    } mqtt;
+    char **ntp; /* NTP servers, or NULL (firmware default) */
+    size_t ntp_count;
+    struct {
+        char *ca, *cert, *key, *config; /* SPIFFS names */
+    } paths;
+    char *ledger; /* absolute path of the provisioning ledger */
+    struct pv_profile_priv *priv;
+};
+
+enum pv_profile_flags {
+    /* An unset ${NAME} leaves the field NULL instead of failing the load
+     * (commands that never use it: `ca crl`, `cert revoke`, ...). */
+    PV_PROFILE_DEFER_ENV = 1 << 0,
+    /* Skip every check and read of a file on the host (fuzzing, dry syntax
+     * checks); fs.files stay empty and firmware sizes 0. */
+    PV_PROFILE_NO_FILES = 1 << 1,
+};
+
+/* How ${NAME} is looked up; NULL (or a NULL fn) means getenv. */
+struct pv_env {
+    const char *(*lookup)(void *user, const char *name);
+    void *user;
+};
+
+/*
+ * Loads and validates a profile. Every error names the JSON path
+ * (".mqtt.port: expected an integer 1-65535, got \"8883x\"") or, for a
+ * syntax error, "<file>:<line>:<column>". Values of secret fields never
+ * appear in errors. On success *out is owned by the caller (pv_profile_free).
+ */
+int pv_profile_load(const char *path, unsigned flags, const struct pv_env *env,
+                    struct pv_profile **out, struct pv_error *err);
+/* The same from a buffer; `dir` is what relative paths resolve against
+ * and `name` labels syntax errors. */
+int pv_profile_parse(const char *json, size_t len, const char *dir, const char *name,
+                     unsigned flags, const struct pv_env *env, struct pv_profile **out,
+                     struct pv_error *err);
+/* Frees everything, wiping secrets. NULL is fine. */
+void pv_profile_free(struct pv_profile *p);
+/*
+ * The resolved profile as indented JSON (defaults filled in, absolute
+ * paths, sizes as hex), secrets replaced by "<redacted>" and the names of
+ * the environment variables they come from. Caller frees *out with free().
+ */
+int pv_profile_dump(const struct pv_profile *p, char **out, struct pv_error *err);
+/*
+ * The CA passphrase from the profile (ca.passphrase, else the first line of
+ * ca.passphrase_file) into buf (NUL-terminated). *found is false when the
+ * profile names neither: the caller then asks the user. Wipe buf after use.
+ */
+int pv_profile_ca_passphrase(const struct pv_profile *p, char *buf, size_t len, bool *found,
+                             struct pv_error *err);
+
+/* ===== Devices and templates ========================================== */
+
+/* What one board's template values come from. */
+struct pv_device {
+    char id[PV_ID_MAX + 1];
+    bool has_mac;
+    uint8_t mac[6];
+    bool has_seq;
+    uint32_t seq;
+    char chip[24]; /* the profile's chip unless detected otherwise */
+};
+
+/*
+ * Fills *dev: `id` when given (checked: 1-64 of [A-Za-z0-9._-]), else the
+ * profile's id template expanded with `mac` (6 bytes, or NULL) and `seq`
+ * (< 0: none). `chip` NULL means the profile's. Fails naming the missing
+ * value when the template needs one ("needs {mac}: pass --mac or --id").
+ */
+int pv_device_init(struct pv_device *dev, const struct pv_profile *p, const char *id,
+                   const uint8_t *mac, int64_t seq, const char *chip, struct pv_error *err);
+/* Parses "a4:cf:12:34:56:78", "a4-cf-..." or "a4cf12345678". 0 or PV_ERR_INVALID. */
+int pv_parse_mac(const char *text, uint8_t mac[6]);
+
+/*
+ * Expands {mac} {mac_suffix} {seq} {seq:N} {chip} {id} {profile} ({{ and }}
+ * for braces) into out (len bytes with the NUL). PV_ERR_INVALID when a value
+ * the template uses is missing or the result does not fit.
+ */
+int pv_template_expand(const char *tmpl, const struct pv_profile *p, const struct pv_device *dev,
+                       char *out, size_t len, struct pv_error *err);
+
+/* ===== Certificate authority and identities =========================== */
+
+struct pv_ca; /* opaque: CA certificate + key + issuance record, thread-safe */
+
+/*
+ * `ca init`: creates the CA key (profile ca.key_type, encrypted with
+ * `passphrase`, AES-256 PKCS#8 PEM, mode 0600), its self-signed certificate
+ * and an empty issuance record. Refuses (PV_ERR_EXISTS) when the key or the
+ * certificate exists. Creates the CA folder (0755) if missing.
+ */
+int pv_ca_create(const struct pv_profile *p, const char *passphrase, struct pv_error *err);
+/* True when the CA key file is an encrypted PEM (a passphrase is needed). */
+bool pv_ca_key_is_encrypted(const struct pv_profile *p);
+/*
+ * Loads the CA once per run: certificate, key (decrypted with `passphrase`,
+ * may be NULL for an unencrypted key), checks they match, the certificate is
+ * a CA and is valid now, and opens the issuance record (ca.db). The handle
+ * may be shared by threads minting in parallel.
+ */
+int pv_ca_open(const struct pv_profile *p, const char *passphrase, struct pv_ca **out,
+               struct pv_error *err);
+void pv_ca_free(struct pv_ca *ca);
+/* The CA certificate (DER), owned by the handle. */
+void pv_ca_cert_der(const struct pv_ca *ca, const uint8_t **der, size_t *len);
+/* The CA certificate alone (no key, no passphrase), as DER in a malloc'd buffer. */
+int pv_ca_cert_read(const struct pv_profile *p, uint8_t **der, size_t *len, struct pv_error *err);
+
+/* A certificate and its private key, in memory. */
+struct pv_identity {
+    char id[PV_ID_MAX + 1]; /* device id, or the server's CN */
+    enum pv_key_type key_type;
+    uint8_t *cert_der; /* malloc'd */
+    size_t cert_der_len;
+    uint8_t *key_der; /* secret: PKCS#8 DER, malloc'd, wiped by pv_identity_release */
+    size_t key_der_len;
+    char serial[41];   /* uppercase hex without separators */
+    char sha256[65];   /* lowercase hex SHA-256 of cert_der */
+    int64_t not_after; /* Unix seconds; INT64_MAX for "never" */
+};
+/* Wipes the key and frees both buffers; leaves *id zeroed. NULL is fine. */
+void pv_identity_release(struct pv_identity *id);
+
+struct pv_keypool; /* background key generation, see below */
+
+/*
+ * Mints a device identity: a key (from `pool` when given and of the profile's
+ * type, else generated here), a certificate per the profile (subject and SAN
+ * templates expanded for `dev`), signed by the CA. The certificate is
+ * committed to the issuance record before this returns; nothing touches the
+ * disk otherwise. Safe to call from several threads on one `ca`.
+ */
+int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
+                   struct pv_keypool *pool, struct pv_identity *out, struct pv_error *err);
+
+/*
+ * The same for n devices (devs[i] -> out[i]), recorded in one transaction:
+ * one disk sync for the batch, and none of them is returned unless all are
+ * recorded. On failure every out[i] is released.
+ */
+int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *devs,
+                    size_t n, struct pv_keypool *pool, struct pv_identity *out,
+                    struct pv_error *err);
+
+/* A broker certificate request. */
+struct pv_server_req {
+    const char *const *dns; /* DNS names (at least one name or address) */
+    size_t dns_count;
+    const char *const *ips; /* IPv4/IPv6 text; each also goes in as a DNS name */
+    size_t ip_count;
+    enum pv_key_type key_type; /* PV_KEY_EC_P256 or PV_KEY_RSA2048 */
+    int32_t days;              /* > 0 or PV_DAYS_NEVER */
+};
+/* Mints and records a broker certificate (serverAuth, CN = first name). */
+int pv_mint_server(struct pv_ca *ca, const struct pv_server_req *req, struct pv_identity *out,
+                   struct pv_error *err);
+
+/*
+ * An existing identity (e.g. read back from a board) from its certificate
+ * and key, DER or PEM, key PKCS#8, SEC1 or PKCS#1; checks that they match.
+ * id is the certificate's CN.
+ */
+int pv_identity_load(const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,
+                     struct pv_identity *out, struct pv_error *err);
+/* DER -> DER copy or PEM text ("CERTIFICATE" / "PRIVATE KEY"), malloc'd. The
+ * key form is a secret: free it with pv_secret_free. */
+int pv_encode_cert(const uint8_t *der, size_t len, enum pv_format f, uint8_t **out, size_t *out_len,
+                   struct pv_error *err);
+int pv_encode_key(const uint8_t *der, size_t len, enum pv_format f, uint8_t **out, size_t *out_len,
+                  struct pv_error *err);
+
+/* What a certificate says, for display and checks. */
+struct pv_cert_info {
+    char subject[256]; /* RFC 2253 form, "CN=esp-...,O=Acme" */
+    char issuer[256];
+    char serial[41];
+    char sha256[65];
+    int64_t not_before, not_after; /* Unix seconds; not_after INT64_MAX for "never" */
+};
+/* Parses a DER certificate. */
+int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err);
+/* PV_OK when `ident`'s certificate was signed by the CA certificate `ca_der`,
+ * else PV_ERR_INVALID saying so. */
+int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der, size_t ca_len,
+                          struct pv_error *err);
+
+/*
+ * Pre-generates keys of one type on `threads` background threads, keeping
+ * up to `capacity` ready, so RSA minting never waits for a prime search.
+ * pv_mint_device takes a ready key or, when none is, generates its own.
+ */
+int pv_keypool_new(enum pv_key_type type, unsigned threads, size_t capacity,
+                   struct pv_keypool **out, struct pv_error *err);
+/* Stops the threads and frees every unused key. NULL is fine. */
+void pv_keypool_free(struct pv_keypool *pool);
+/* Blocks until at least `n` keys are ready (n <= capacity): for benchmarks. */
+void pv_keypool_wait(struct pv_keypool *pool, size_t n);
+
+/* ===== Issuance record and revocation ================================= */
+
+/* One issued certificate as recorded (never a key). */
+struct pv_issued {
+    char serial[41];
+    char kind[8]; /* "device" or "server" */
+    char id[PV_ID_MAX + 1];
+    char sha256[65];
+    int64_t issued_at;  /* Unix seconds */
+    int64_t not_after;  /* INT64_MAX for never */
+    int64_t revoked_at; /* 0 when not revoked */
+    int reason;         /* CRL reason code when revoked */
+};
+
+/* CRL reason from its name ("unspecified", "keyCompromise", "superseded",
+ * "cessationOfOperation", "affiliationChanged"); -1 when unknown. */
+int pv_crl_reason(const char *name);
+
+/*
+ * Revokes by serial (hex, colons allowed) or, when serial is NULL, every
+ * unrevoked certificate of device `id`. Needs only the record, not the CA
+ * key. *count gets how many were revoked; PV_ERR_NOT_FOUND when none matched.
+ */
+int pv_revoke(const struct pv_profile *p, const char *serial, const char *id, int reason,
+              size_t *count, struct pv_error *err);
+/* Calls fn for each recorded certificate in issue order; a non-zero return
+ * from fn stops the walk and is returned. */
+int pv_issued_list(const struct pv_profile *p, int (*fn)(void *user, const struct pv_issued *row),
+                   void *user, struct pv_error *err);
+/*
+ * Writes a PEM CRL of every revoked certificate to `path` (NULL: the
+ * profile's ca.crl), signed by the CA, nextUpdate ca.crl_days ahead (never
+ * past the CA's own expiry), with an increasing CRL number. *revoked gets the
+ * entry count and *next_update the
+ * nextUpdate time in Unix seconds (either may be NULL).
+ */
+int pv_ca_write_crl(struct pv_ca *ca, const char *path, size_t *revoked, int64_t *next_update,
+                    struct pv_error *err);
+
+/* ===== Device config file and filesystem image ======================= */
+
+/*
+ * The device config file (contract in profiles/README.md) for `dev`:
+ * compact JSON, stable key order, at most 2048 bytes. It holds the WiFi
+ * password: free with pv_secret_free(*out, *len).
+ */
+int pv_devconfig_build(const struct pv_profile *p, const struct pv_device *dev, char **out,
+                       size_t *len, struct pv_error *err);
+
+/*
+ * The complete filesystem image for one device in memory: CA certificate
+ * (`ca_der`), the identity's certificate and key and the config file in the
+ * profile's format and names, plus the profile's extra files, built with its
+ * filesystem parameters. *image holds the key: free with pv_secret_free.
+ */
+int pv_image_build(const struct pv_profile *p, const struct pv_device *dev,
+                   const struct pv_identity *ident, const uint8_t *ca_der, size_t ca_len,
+                   uint8_t **image, size_t *size, struct pv_error *err);
+/* Reads the identity stored in an image built for this profile (to rebuild
+ * the rest around it). */
+int pv_image_read_identity(const struct pv_profile *p, const uint8_t *image, size_t size,
+                           struct pv_identity *out, struct pv_error *err);
+
+/* ===== END profiles, certificates, device config, images ============= */
+
 #endif
