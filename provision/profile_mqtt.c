@@ -116,6 +116,12 @@ int pv_profile_parse_mqtt(struct pctx *c, json_t *root)
         return c->err->code;
     }
     p->mqtt.port = (uint32_t)port;
+    /* MQTT 3.1.1 sends a password only together with a user name: a device
+     * given one without the other would silently connect anonymously. */
+    if ((p->mqtt.password != NULL || p->mqtt.token != NULL) && p->mqtt.username == NULL) {
+        return perr(c, p->mqtt.password != NULL ? ".mqtt.password" : ".mqtt.token",
+                    "needs .mqtt.username (MQTT sends a password only with a user name)");
+    }
     if (p->mqtt.host != NULL && strpbrk(p->mqtt.host, " /") != NULL) {
         return perr(c, ".mqtt.host", "expected a host name or address, got \"%.60s\"",
                     p->mqtt.host);

@@ -137,6 +137,9 @@ static const struct bad_case bad_cases[] = {
     {BASE_HEAD BASE_FS BASE_WIFI
      "\"mqtt\":{\"host\":\"b\",\"prot\":8883,\"topics\":{\"status\":\"s\"}}}",
      ".mqtt.prot: unknown key (did you mean \"port\"?)"},
+    {BASE_HEAD BASE_FS BASE_WIFI
+     "\"mqtt\":{\"host\":\"b\",\"token\":\"t0k\",\"topics\":{\"status\":\"s\"}}}",
+     ".mqtt.token: needs .mqtt.username"},
     {BASE_HEAD BASE_FS BASE_WIFI BASE_MQTT ",\"colour\":1}", ".colour: unknown key"},
     {"{\"name\":\"t\",\n \"chip\": esp8266}", "t.json:2:12: invalid JSON: invalid token"},
     {"{\"name\":\"t\",\"name\":\"u\"}", "invalid JSON: duplicate object key"},
