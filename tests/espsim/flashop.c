@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define STUB_CHUNK 0x8000u
+#define STUB_CHUNK     0x8000u
 #define ROM_WRITE_SIZE 0x400u
 
 static bool is_stub(const struct sim *s)
@@ -79,9 +79,8 @@ static void erase_ahead(struct sim *s, uint32_t upto)
             }
             fo->met_dirty = true;
         }
-        uint32_t len = (fo->erased_to % SIM_BLOCK64 == 0 && left / SIM_SECTOR >= 16)
-                           ? SIM_BLOCK64
-                           : SIM_SECTOR;
+        uint32_t len = (fo->erased_to % SIM_BLOCK64 == 0 && left / SIM_SECTOR >= 16) ? SIM_BLOCK64
+                                                                                     : SIM_SECTOR;
         sim_erase_range(s, fo->erased_to, len);
         fo->erased_to += len;
     }
@@ -108,8 +107,8 @@ static int write_out(struct sim *s, const uint8_t *data, uint32_t len)
     if (stub) {
         erase_ahead(s, fo->offset + fo->written + len);
     }
-    if (sim_fault_hit(&s->faults, SIM_F_WRITE_FAIL, fo->deflate ? OP_FLASH_DEFL_DATA
-                                                                 : OP_FLASH_DATA) != NULL) {
+    if (sim_fault_hit(&s->faults, SIM_F_WRITE_FAIL,
+                      fo->deflate ? OP_FLASH_DEFL_DATA : OP_FLASH_DATA) != NULL) {
         sim_log(s, "fault: flash program failed at 0x%x", addr);
         return stub ? STUB_ERR_SPI : ROM_ERR_FLASH_WRITE;
     }

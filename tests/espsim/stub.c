@@ -246,7 +246,9 @@ static void unsupported(struct sim *s, uint8_t op)
 static void dispatch(struct sim *s, const struct sim_req *r)
 {
     switch (r->op) {
-    case OP_SYNC: sync(s, r); break;
+    case OP_SYNC:
+        sync(s, r);
+        break;
     case OP_READ_REG:
         if (r->len != 4) {
             status(s, r->op, STUB_ERR_BAD_LEN);
@@ -255,16 +257,26 @@ static void dispatch(struct sim *s, const struct sim_req *r)
             sim_reply_ok(s, r->op, sim_reg_read(s, sim_le32(r->data)), NULL, 0);
         }
         break;
-    case OP_WRITE_REG: write_reg(s, r); break;
+    case OP_WRITE_REG:
+        write_reg(s, r);
+        break;
     case OP_MEM_BEGIN:
     case OP_MEM_DATA:
-    case OP_MEM_END: mem(s, r); break;
+    case OP_MEM_END:
+        mem(s, r);
+        break;
     case OP_FLASH_BEGIN:
-    case OP_FLASH_DEFL_BEGIN: flash_begin(s, r); break;
+    case OP_FLASH_DEFL_BEGIN:
+        flash_begin(s, r);
+        break;
     case OP_FLASH_DATA:
-    case OP_FLASH_DEFL_DATA: flash_data(s, r); break;
+    case OP_FLASH_DEFL_DATA:
+        flash_data(s, r);
+        break;
     case OP_FLASH_END:
-    case OP_FLASH_DEFL_END: flash_end(s, r); break;
+    case OP_FLASH_DEFL_END:
+        flash_end(s, r);
+        break;
     case OP_SPI_ATTACH:
         if (r->len != 4) { /* stubs take the config word only */
             status(s, r->op, STUB_ERR_BAD_LEN);
@@ -281,8 +293,12 @@ static void dispatch(struct sim *s, const struct sim_req *r)
             sim_reply_ok(s, r->op, 0, NULL, 0);
         }
         break;
-    case OP_CHANGE_BAUDRATE: change_baud(s, r); break;
-    case OP_SPI_FLASH_MD5: md5(s, r); break;
+    case OP_CHANGE_BAUDRATE:
+        change_baud(s, r);
+        break;
+    case OP_SPI_FLASH_MD5:
+        md5(s, r);
+        break;
     case OP_GET_SECURITY_INFO:
         if (!s->chip->s2plus) {
             unsupported(s, r->op);
@@ -295,12 +311,18 @@ static void dispatch(struct sim *s, const struct sim_req *r)
         }
         break;
     case OP_ERASE_FLASH:
-    case OP_ERASE_REGION: erase(s, r); break;
-    case OP_READ_FLASH: read_flash(s, r); break;
+    case OP_ERASE_REGION:
+        erase(s, r);
+        break;
+    case OP_READ_FLASH:
+        read_flash(s, r);
+        break;
     case OP_RUN_USER_CODE: /* no reply */
         sim_board_schedule(s, SIM_EV_RUN_APP, s->t + SIM_MS);
         break;
-    default: unsupported(s, r->op); break;
+    default:
+        unsupported(s, r->op);
+        break;
     }
 }
 

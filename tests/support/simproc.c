@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,8 +75,8 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     memset(sp, 0, sizeof *sp);
     sp->out_fd = -1;
     if (access(bin, X_OK) != 0) {
-        snprintf(err, errlen, "cannot run espsim '%s': %s (set ESPSIM, or run through make)",
-                 bin, strerror(errno));
+        snprintf(err, errlen, "cannot run espsim '%s': %s (set ESPSIM, or run through make)", bin,
+                 strerror(errno));
         return -1;
     }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -99,6 +100,9 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     }
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that dies (or fails an ASSERT and forgets to stop us) must
+         * not leave a simulator behind holding its output pipes. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(pipefd[1], STDOUT_FILENO);
         execv(bin, argv);
         _exit(127);

@@ -78,8 +78,8 @@ TEST(unsupported_commands_fail_with_0x05)
         uint8_t d[24] = {0};
         int n = board_cmd(&b, op, d, sizeof d, 0, r, sizeof r, REPLY_MS);
         ASSERT_MSG(n == 10, "op 0x%02x: reply length %d", op, n);
-        ASSERT_MSG(r[2] == 2 && r[8] == 1 && r[9] == 0x05, "op 0x%02x: status %02x %02x", op,
-                   r[8], r[9]);
+        ASSERT_MSG(r[2] == 2 && r[8] == 1 && r[9] == 0x05, "op 0x%02x: status %02x %02x", op, r[8],
+                   r[9]);
     }
     board_stop(&b);
     ASSERT_MSG(board_start(&b, "esp32", NULL) == 0, "%s", b.err);
@@ -140,7 +140,7 @@ TEST(mac_words_decode_per_chip)
     ASSERT_MSG(board_start(&b, "esp32", mac32) == 0, "%s", b.err);
     ASSERT_EQ_INT(board_sync(&b), 8);
     uint32_t w1 = read_reg(&b, 0x3FF5A004), w2 = read_reg(&b, 0x3FF5A008);
-    uint8_t mac[6] = {(uint8_t)(w2 >> 8), (uint8_t)w2,         (uint8_t)(w1 >> 24),
+    uint8_t mac[6] = {(uint8_t)(w2 >> 8),  (uint8_t)w2,        (uint8_t)(w1 >> 24),
                       (uint8_t)(w1 >> 16), (uint8_t)(w1 >> 8), (uint8_t)w1};
     static const uint8_t want32[6] = {0x24, 0x0a, 0xc4, 0x11, 0x22, 0x33};
     ASSERT_MEMEQ(mac, want32, 6);
