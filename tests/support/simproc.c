@@ -56,7 +56,7 @@ static int read_line(struct simproc *sp, char *line, size_t cap, int64_t deadlin
         }
         char c;
         if (read(sp->out_fd, &c, 1) != 1) {
-            return -1;
+            return -2; /* end of file: it is exiting */
         }
         if (c == '\n') {
             break;
@@ -119,11 +119,10 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     int64_t deadline = now_ms() + timeout_ms;
     char line[256];
     for (;;) {
-        if (read_line(sp, line, sizeof line, deadline) != 0) {
-            int status = 0;
-            pid_t done = waitpid(pid, &status, WNOHANG);
+        int rc = read_line(sp, line, sizeof line, deadline);
+        if (rc != 0) {
             snprintf(err, errlen, "espsim %s before printing 'ready'",
-                     done == pid ? "exited" : "timed out");
+                     rc == -2 ? "exited" : "timed out");
             reap(sp);
             return -1;
         }
