@@ -101,7 +101,7 @@ static int write_out(struct sim *s, const uint8_t *data, uint32_t len)
     struct sim_flashop *fo = &s->ld.fo;
     uint32_t addr = wrap(s, fo->offset + fo->written);
     bool stub = is_stub(s);
-    if (!stub && addr + len > s->ld.flash_limit) {
+    if (!stub && (uint64_t)addr + len > s->ld.flash_limit) {
         return ROM_ERR_RESULT;
     }
     if (stub) {
@@ -146,7 +146,7 @@ int sim_flashop_begin(struct sim *s, bool deflate, uint32_t size, uint32_t block
         if (deflate && size % ROM_WRITE_SIZE != 0) {
             return ROM_ERR_DEFLATE_PARAM; /* ROM wants the size rounded to 1 KiB */
         }
-        if (fo->offset + size > ld->flash_limit) {
+        if ((uint64_t)fo->offset + size > ld->flash_limit) {
             return ROM_ERR_RESULT;
         }
         uint32_t first = fo->offset / SIM_SECTOR;

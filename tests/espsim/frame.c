@@ -204,7 +204,5 @@ void sim_frame_in(struct sim *s, const uint8_t *buf, size_t len)
     } else {
         sim_rom_command(s, &r);
     }
-    if (stub || r.op != OP_SYNC || s->log_replies > 0 || s->log_args[0] != '\0') {
-        sim_log_command(s, r.op);
-    }
+    sim_log_command(s, r.op);
 }

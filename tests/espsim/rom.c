@@ -200,7 +200,7 @@ static void flash_begin(struct sim *s, const struct sim_req *r)
         fail(s, r->op, ROM_ERR_INVALID_PARAM); /* flash encryption is not simulated */
         return;
     }
-    if (s->opt.sdm && (offset & 0xFFFFFF) + size > s->ld.flash_limit) {
+    if (s->opt.sdm && (uint64_t)(offset & 0xFFFFFF) + size > s->ld.flash_limit) {
         fail(s, r->op, ROM_ERR_SDM_PARAM);
         return;
     }
@@ -238,7 +238,7 @@ static void flash_end(struct sim *s, const struct sim_req *r)
 
 static bool flash_ready(struct sim *s, uint8_t op, uint32_t addr, uint32_t len)
 {
-    if (!s->ld.attached || (addr & 0xFFFFFF) + len > s->ld.flash_limit) {
+    if (!s->ld.attached || (uint64_t)(addr & 0xFFFFFF) + len > s->ld.flash_limit) {
         fail(s, op, ROM_ERR_RESULT);
         return false;
     }

@@ -110,7 +110,7 @@ static void flash_begin(struct sim *s, const struct sim_req *r)
         status(s, r->op, STUB_ERR_BAD_LEN); /* flash encryption is not simulated */
         return;
     }
-    if (addr24(s, offset) + size > s->ld.flash_limit) {
+    if ((uint64_t)addr24(s, offset) + size > s->ld.flash_limit) {
         status(s, r->op, STUB_ERR_SPI);
         return;
     }
@@ -186,6 +186,10 @@ static void md5(struct sim *s, const struct sim_req *r)
     uint32_t addr = addr24(s, sim_le32(r->data)), len = sim_le32(r->data + 4);
     uint8_t d[16];
     sim_log_arg(s, "addr=0x%x size=0x%x", addr, len);
+    if ((uint64_t)addr + len > s->ld.flash_limit) {
+        status(s, r->op, STUB_ERR_SPI);
+        return;
+    }
     sim_flash_md5(&s->flash, addr, len, d);
     sim_spend(s, sim_cost_read(len, true));
     sim_reply_ok(s, r->op, 0, d, 16);
@@ -210,7 +214,7 @@ static void erase(struct sim *s, const struct sim_req *r)
         status(s, r->op, STUB_ERR_BAD_LEN);
         return;
     }
-    if (addr24(s, addr) + size > s->ld.flash_limit) {
+    if ((uint64_t)addr24(s, addr) + size > s->ld.flash_limit) {
         status(s, r->op, STUB_ERR_SPI);
         return;
     }
@@ -228,6 +232,10 @@ static void read_flash(struct sim *s, const struct sim_req *r)
     uint32_t packet = sim_le32(r->data + 8);
     sim_log_arg(s, "addr=0x%x len=0x%x packet=%u in-flight=%u", addr, len, packet,
                 sim_le32(r->data + 12));
+    if ((uint64_t)addr24(s, addr) + len > s->ld.flash_limit) {
+        status(s, r->op, STUB_ERR_SPI);
+        return;
+    }
     if (packet == 0 || packet > 4096) {
         if (!legacy(s)) {
             status(s, r->op, STUB_ERR_BAD_LEN);

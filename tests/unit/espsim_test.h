@@ -95,7 +95,11 @@ static inline void board_stop(struct board *b)
     if (b->fd >= 0) {
         close(b->fd);
     }
-    simproc_stop(&b->sp);
+    int rc = simproc_stop(&b->sp);
+    if (rc != 0) {
+        /* Counts as a failure in tests/run.sh: a crash or sanitizer report. */
+        printf("FAIL espsim_exit: espsim exited with status %d (see its stderr above)\n", rc);
+    }
     unlink(b->flash);
     if (getenv("ESPSIM_KEEP_LOG") == NULL) {
         unlink(b->log);
