@@ -120,6 +120,21 @@ static inline size_t board_drain(struct board *b, char *text, size_t cap, int ms
     return n;
 }
 
+/* Collects what the board prints until `needle` shows up or ms pass (text
+ * stays NUL-terminated; the banner has no NUL bytes). Returns true if seen. */
+static inline bool board_text_until(struct board *b, char *text, size_t cap, const char *needle,
+                                    int ms)
+{
+    size_t len = 0;
+    text[0] = '\0';
+    for (int waited = 0; waited < ms && strstr(text, needle) == NULL; waited += 50) {
+        len += simproc_read_for(b->fd, (uint8_t *)text + len, cap - 1 - len, 50);
+        text[len] = '\0';
+    }
+    b->rd.len = b->rd.pos = 0;
+    return strstr(text, needle) != NULL;
+}
+
 /* Sends a command and returns the first reply frame for the same opcode
  * (its length), or -1 when none arrives within ms. */
 static inline int board_cmd(struct board *b, uint8_t op, const uint8_t *data, size_t len,

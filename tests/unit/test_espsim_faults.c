@@ -101,10 +101,10 @@ TEST(board_that_never_enters_download_mode)
     struct board b;
     char text[1024];
     ASSERT_MSG(start1(&b, "esp32", "no-download") == 0, "%s", b.err);
-    board_drain(&b, text, sizeof text, 300);
+    board_text_until(&b, text, sizeof text, "boot:0x13", REPLY_MS);
     EXPECT(strstr(text, "boot:0x13 (SPI_FAST_FLASH_BOOT)") != NULL);
     ASSERT(simproc_reset(&b.sp, true) == 0);
-    board_drain(&b, text, sizeof text, 400);
+    board_text_until(&b, text, sizeof text, "boot:0x13", REPLY_MS);
     EXPECT(strstr(text, "boot:0x13 (SPI_FAST_FLASH_BOOT)") != NULL);
     EXPECT(strstr(text, "waiting for download") == NULL);
     ASSERT_EQ_INT(board_sync(&b), 0);
@@ -128,7 +128,8 @@ TEST(brownout_mid_write)
     t_put32(d, 0x400);
     t_put32(d + 4, 1);
     ASSERT(simproc_send_cmd(b.fd, 0x03, d, sizeof d, t_checksum(blk, 0x400)) == 0);
-    board_drain(&b, text, sizeof text, 400); /* no reply: the boot banner instead */
+    board_text_until(&b, text, sizeof text, "waiting for download",
+                     REPLY_MS); /* no reply: a banner */
     ASSERT_CONTAINS(text, "rst:0xf (RTCWDT_BROWN_OUT_RESET),boot:0x3");
     ASSERT_EQ_INT(board_flash(&b, 0x10400, back, sizeof back), 0);
     ASSERT(back[0] == 0x00 && back[0x1FF] == 0x00 && back[0x200] == 0xFF);

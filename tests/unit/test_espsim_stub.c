@@ -304,7 +304,7 @@ TEST(flash_end_0_reboots_into_the_rom)
     ASSERT_MSG(start_stub(&b, "esp32", NULL) == 0, "%s", b.err);
     ASSERT_EQ_INT(st(r, board_words(&b, 0x02, begin, 4, r, sizeof r), 0), 0);
     ASSERT_EQ_INT(st(r, board_words(&b, 0x04, end, 1, r, sizeof r), 0), 0);
-    board_drain(&b, text, sizeof text, 400);
+    board_text_until(&b, text, sizeof text, "waiting for download", REPLY_MS);
     EXPECT(strstr(text, "rst:0xc (SW_CPU_RESET),boot:0x3") != NULL);
     EXPECT(strstr(text, "waiting for download") != NULL);
     uint8_t sync[36] = {7, 7, 0x12, 0x20};
