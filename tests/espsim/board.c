@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define BOOT_LOOP_LINES 3
-#define BOOT_LOOP_NS (100 * SIM_MS)
+#define BOOT_LOOP_NS    (100 * SIM_MS)
 
 /* Two cross-coupled transistors (§4.1): asserted = line driven low. */
 static bool en_high(bool dtr, bool rts)

@@ -145,8 +145,13 @@ int sim_fault_parse(struct sim_faults *fs, const char *spec, char *err, size_t n
         snprintf(err, n, "unknown fault '%s' (see tests/espsim/README.md)", buf);
         return -1;
     }
-    struct sim_fault f = {.kind = ki->kind, .opcode = ki->default_op, .at = 1, .rng = 1,
-                          .xor_mask = 0x01, .ms = 25000, .n = 0};
+    struct sim_fault f = {.kind = ki->kind,
+                          .opcode = ki->default_op,
+                          .at = 1,
+                          .rng = 1,
+                          .xor_mask = 0x01,
+                          .ms = 25000,
+                          .n = 0};
     if (ki->kind == SIM_F_SPLIT) {
         f.n = 1;
         f.ms = 1;

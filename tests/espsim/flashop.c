@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define STUB_CHUNK 0x8000u
+#define STUB_CHUNK     0x8000u
 #define ROM_WRITE_SIZE 0x400u
 
 static bool is_stub(const struct sim *s)
@@ -79,9 +79,8 @@ static void erase_ahead(struct sim *s, uint32_t upto)
             }
             fo->met_dirty = true;
         }
-        uint32_t len = (fo->erased_to % SIM_BLOCK64 == 0 && left / SIM_SECTOR >= 16)
-                           ? SIM_BLOCK64
-                           : SIM_SECTOR;
+        uint32_t len = (fo->erased_to % SIM_BLOCK64 == 0 && left / SIM_SECTOR >= 16) ? SIM_BLOCK64
+                                                                                     : SIM_SECTOR;
         sim_erase_range(s, fo->erased_to, len);
         fo->erased_to += len;
     }
@@ -102,14 +101,14 @@ static int write_out(struct sim *s, const uint8_t *data, uint32_t len)
     struct sim_flashop *fo = &s->ld.fo;
     uint32_t addr = wrap(s, fo->offset + fo->written);
     bool stub = is_stub(s);
-    if (!stub && addr + len > s->ld.flash_limit) {
+    if (!stub && (uint64_t)addr + len > s->ld.flash_limit) {
         return ROM_ERR_RESULT;
     }
     if (stub) {
         erase_ahead(s, fo->offset + fo->written + len);
     }
-    if (sim_fault_hit(&s->faults, SIM_F_WRITE_FAIL, fo->deflate ? OP_FLASH_DEFL_DATA
-                                                                 : OP_FLASH_DATA) != NULL) {
+    if (sim_fault_hit(&s->faults, SIM_F_WRITE_FAIL,
+                      fo->deflate ? OP_FLASH_DEFL_DATA : OP_FLASH_DATA) != NULL) {
         sim_log(s, "fault: flash program failed at 0x%x", addr);
         return stub ? STUB_ERR_SPI : ROM_ERR_FLASH_WRITE;
     }
@@ -147,7 +146,7 @@ int sim_flashop_begin(struct sim *s, bool deflate, uint32_t size, uint32_t block
         if (deflate && size % ROM_WRITE_SIZE != 0) {
             return ROM_ERR_DEFLATE_PARAM; /* ROM wants the size rounded to 1 KiB */
         }
-        if (fo->offset + size > ld->flash_limit) {
+        if ((uint64_t)fo->offset + size > ld->flash_limit) {
             return ROM_ERR_RESULT;
         }
         uint32_t first = fo->offset / SIM_SECTOR;

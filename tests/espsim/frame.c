@@ -28,29 +28,52 @@ uint8_t sim_checksum(const uint8_t *data, size_t len)
 const char *sim_op_name(uint8_t op)
 {
     switch (op) {
-    case OP_FLASH_BEGIN: return "FLASH_BEGIN";
-    case OP_FLASH_DATA: return "FLASH_DATA";
-    case OP_FLASH_END: return "FLASH_END";
-    case OP_MEM_BEGIN: return "MEM_BEGIN";
-    case OP_MEM_END: return "MEM_END";
-    case OP_MEM_DATA: return "MEM_DATA";
-    case OP_SYNC: return "SYNC";
-    case OP_WRITE_REG: return "WRITE_REG";
-    case OP_READ_REG: return "READ_REG";
-    case OP_SPI_SET_PARAMS: return "SPI_SET_PARAMS";
-    case OP_SPI_ATTACH: return "SPI_ATTACH";
-    case OP_READ_FLASH_SLOW: return "READ_FLASH_SLOW";
-    case OP_CHANGE_BAUDRATE: return "CHANGE_BAUDRATE";
-    case OP_FLASH_DEFL_BEGIN: return "FLASH_DEFL_BEGIN";
-    case OP_FLASH_DEFL_DATA: return "FLASH_DEFL_DATA";
-    case OP_FLASH_DEFL_END: return "FLASH_DEFL_END";
-    case OP_SPI_FLASH_MD5: return "SPI_FLASH_MD5";
-    case OP_GET_SECURITY_INFO: return "GET_SECURITY_INFO";
-    case OP_ERASE_FLASH: return "ERASE_FLASH";
-    case OP_ERASE_REGION: return "ERASE_REGION";
-    case OP_READ_FLASH: return "READ_FLASH";
-    case OP_RUN_USER_CODE: return "RUN_USER_CODE";
-    default: return "?";
+    case OP_FLASH_BEGIN:
+        return "FLASH_BEGIN";
+    case OP_FLASH_DATA:
+        return "FLASH_DATA";
+    case OP_FLASH_END:
+        return "FLASH_END";
+    case OP_MEM_BEGIN:
+        return "MEM_BEGIN";
+    case OP_MEM_END:
+        return "MEM_END";
+    case OP_MEM_DATA:
+        return "MEM_DATA";
+    case OP_SYNC:
+        return "SYNC";
+    case OP_WRITE_REG:
+        return "WRITE_REG";
+    case OP_READ_REG:
+        return "READ_REG";
+    case OP_SPI_SET_PARAMS:
+        return "SPI_SET_PARAMS";
+    case OP_SPI_ATTACH:
+        return "SPI_ATTACH";
+    case OP_READ_FLASH_SLOW:
+        return "READ_FLASH_SLOW";
+    case OP_CHANGE_BAUDRATE:
+        return "CHANGE_BAUDRATE";
+    case OP_FLASH_DEFL_BEGIN:
+        return "FLASH_DEFL_BEGIN";
+    case OP_FLASH_DEFL_DATA:
+        return "FLASH_DEFL_DATA";
+    case OP_FLASH_DEFL_END:
+        return "FLASH_DEFL_END";
+    case OP_SPI_FLASH_MD5:
+        return "SPI_FLASH_MD5";
+    case OP_GET_SECURITY_INFO:
+        return "GET_SECURITY_INFO";
+    case OP_ERASE_FLASH:
+        return "ERASE_FLASH";
+    case OP_ERASE_REGION:
+        return "ERASE_REGION";
+    case OP_READ_FLASH:
+        return "READ_FLASH";
+    case OP_RUN_USER_CODE:
+        return "RUN_USER_CODE";
+    default:
+        return "?";
     }
 }
 
@@ -110,8 +133,7 @@ static void brownout(struct sim *s, const struct sim_req *r)
     if (ld->mode == SIM_MODE_ROM && r->op == OP_FLASH_DATA && ld->fo.active && r->len >= 16) {
         uint32_t seq = sim_le32(r->data + 4);
         uint32_t half = (uint32_t)(r->len - 16) / 2;
-        sim_flash_program(&s->flash, ld->fo.offset + seq * ld->fo.block_size, r->data + 16,
-                          half);
+        sim_flash_program(&s->flash, ld->fo.offset + seq * ld->fo.block_size, r->data + 16, half);
     } else if (ld->mode == SIM_MODE_STUB && ld->last_write_len > 0) {
         /* The stub acked the previous block and was still programming it. */
         uint32_t half = ld->last_write_len / 2;
@@ -182,7 +204,5 @@ void sim_frame_in(struct sim *s, const uint8_t *buf, size_t len)
     } else {
         sim_rom_command(s, &r);
     }
-    if (stub || r.op != OP_SYNC || s->log_replies > 0 || s->log_args[0] != '\0') {
-        sim_log_command(s, r.op);
-    }
+    sim_log_command(s, r.op);
 }

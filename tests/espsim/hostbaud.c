@@ -4,11 +4,10 @@
  * rate) put on the slave. Kept in its own file: <asm/termbits.h> cannot be
  * mixed with <termios.h>.
  */
-#include <asm/termbits.h>
-#include <stdint.h>
-#include <sys/ioctl.h>
+#include "sim.h"
 
-uint32_t sim_hostbaud(int fd);
+#include <asm/termbits.h>
+#include <sys/ioctl.h>
 
 uint32_t sim_hostbaud(int fd)
 {

@@ -7,11 +7,16 @@
 static const char *who(const struct sim *s)
 {
     switch (s->ld.mode) {
-    case SIM_MODE_ROM: return "rom";
-    case SIM_MODE_STUB: return s->ld.stub_legacy ? "stub-legacy" : "stub";
-    case SIM_MODE_APP: return "app";
-    case SIM_MODE_HUNG: return "hung";
-    default: return "reset";
+    case SIM_MODE_ROM:
+        return "rom";
+    case SIM_MODE_STUB:
+        return s->ld.stub_legacy ? "stub-legacy" : "stub";
+    case SIM_MODE_APP:
+        return "app";
+    case SIM_MODE_HUNG:
+        return "hung";
+    default:
+        return "reset";
     }
 }
 

@@ -140,9 +140,8 @@ int main(int argc, char **argv)
         }
         printf("ready\n");
         fflush(stdout);
-        sim_log(s, "espsim %s, flash %s (%u bytes, id 0x%06x)%s", s->chip->name,
-                s->opt.flash_path, s->opt.flash_size, s->opt.flash_id,
-                s->opt.pace ? ", paced" : "");
+        sim_log(s, "espsim %s, flash %s (%u bytes, id 0x%06x)%s", s->chip->name, s->opt.flash_path,
+                s->opt.flash_size, s->opt.flash_id, s->opt.pace ? ", paced" : "");
         sim_board_power_on(s);
         loop(s, sigfd);
         sim_log(s, "exit");

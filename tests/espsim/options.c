@@ -102,8 +102,23 @@ static uint32_t default_flash_id(uint32_t size)
 
 int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
 {
-    enum { O_CHIP = 256, O_FLASH, O_SIZE, O_ID, O_MAC, O_LINK, O_RFC, O_BOOT, O_STUB, O_SDM,
-           O_PACE, O_LAT, O_EN, O_FAULT, O_LOG };
+    enum {
+        O_CHIP = 256,
+        O_FLASH,
+        O_SIZE,
+        O_ID,
+        O_MAC,
+        O_LINK,
+        O_RFC,
+        O_BOOT,
+        O_STUB,
+        O_SDM,
+        O_PACE,
+        O_LAT,
+        O_EN,
+        O_FAULT,
+        O_LOG
+    };
     static const struct option longopts[] = {
         {"chip", required_argument, NULL, O_CHIP},
         {"flash", required_argument, NULL, O_FLASH},
@@ -139,7 +154,9 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
                 return fail("unknown chip '%s' (esp8266, esp32, esp32s3, esp32c3)", optarg);
             }
             break;
-        case O_FLASH: o->flash_path = optarg; break;
+        case O_FLASH:
+            o->flash_path = optarg;
+            break;
         case O_SIZE:
             if (parse_size(optarg, &o->flash_size) != 0) {
                 return fail("bad --flash-size '%s' (a power of two, 256K..64M)", optarg);
@@ -161,7 +178,9 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
             }
             mac_set = true;
             break;
-        case O_LINK: o->pty_link = optarg; break;
+        case O_LINK:
+            o->pty_link = optarg;
+            break;
         case O_RFC:
             if (parse_int(optarg, 0, 65535, &o->rfc2217_port) != 0) {
                 return fail("bad --rfc2217 port '%s'", optarg);
@@ -179,8 +198,12 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
             }
             o->stub_flavour = strcmp(optarg, "legacy") == 0 ? SIM_STUB_LEGACY : SIM_STUB_NEW;
             break;
-        case O_SDM: o->sdm = true; break;
-        case O_PACE: o->pace = true; break;
+        case O_SDM:
+            o->sdm = true;
+            break;
+        case O_PACE:
+            o->pace = true;
+            break;
         case O_LAT:
             if (parse_int(optarg, 0, 1000, &o->latency_ms) != 0) {
                 return fail("bad --latency '%s' (0..1000 ms)", optarg);
@@ -197,9 +220,14 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
             }
             o->faults[o->nfaults++] = optarg;
             break;
-        case O_LOG: o->log_path = optarg; break;
-        case 'h': fputs(usage, stdout); return 1;
-        default: return fail("bad option");
+        case O_LOG:
+            o->log_path = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        default:
+            return fail("bad option");
         }
     }
     if (optind < argc) {

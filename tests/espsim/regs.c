@@ -8,8 +8,8 @@
 #include <string.h>
 
 #define CHIP_DETECT_MAGIC_REG 0x40001000u
-#define SPI_CMD_USR (1u << 18)
-#define SPI_USR_MISO (1u << 28)
+#define SPI_CMD_USR           (1u << 18)
+#define SPI_USR_MISO          (1u << 28)
 
 void sim_regs_init(struct sim *s)
 {

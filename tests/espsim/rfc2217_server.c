@@ -116,8 +116,8 @@ void sim_net_accept(struct sim *s, int64_t now)
     sd->baud = 115200;
     sd->out_len = 0;
     sd->rx_line_free = now;
-    static const uint8_t offer[][2] = {{WILL, OPT_BINARY}, {DO, OPT_BINARY}, {WILL, OPT_SGA},
-                                       {DO, OPT_SGA},      {WILL, OPT_COM_PORT}};
+    static const uint8_t offer[][2] = {
+        {WILL, OPT_BINARY}, {DO, OPT_BINARY}, {WILL, OPT_SGA}, {DO, OPT_SGA}, {WILL, OPT_COM_PORT}};
     for (size_t i = 0; i < sizeof offer / sizeof offer[0]; i++) {
         send_verb(s, offer[i][0], offer[i][1]);
         if (offer[i][0] == WILL) {
@@ -177,16 +177,35 @@ static void set_control(struct sim *s, uint8_t v, int64_t now)
     uint8_t reply = v;
     bool dtr = b->dtr, rts = b->rts;
     switch (v) {
-    case 0: reply = 1; break;              /* outbound flow: none */
-    case 4: reply = 6; break;              /* BREAK: off */
-    case 7: reply = b->dtr ? 8 : 9; break; /* DTR state */
-    case 8: dtr = true; break;
-    case 9: dtr = false; break;
-    case 10: reply = b->rts ? 11 : 12; break;
-    case 11: rts = true; break;
-    case 12: rts = false; break;
-    case 13: reply = 14; break; /* inbound flow: none */
-    default: break;
+    case 0:
+        reply = 1;
+        break; /* outbound flow: none */
+    case 4:
+        reply = 6;
+        break; /* BREAK: off */
+    case 7:
+        reply = b->dtr ? 8 : 9;
+        break; /* DTR state */
+    case 8:
+        dtr = true;
+        break;
+    case 9:
+        dtr = false;
+        break;
+    case 10:
+        reply = b->rts ? 11 : 12;
+        break;
+    case 11:
+        rts = true;
+        break;
+    case 12:
+        rts = false;
+        break;
+    case 13:
+        reply = 14;
+        break; /* inbound flow: none */
+    default:
+        break;
     }
     if (dtr != b->dtr || rts != b->rts || !b->lines_driven) {
         b->lines_driven = true;

@@ -125,8 +125,8 @@ static void mem_begin(struct sim *s, const struct sim_req *r)
     mo->blocks = sim_le32(r->data + 4);
     mo->block_size = sim_le32(r->data + 8);
     mo->addr = sim_le32(r->data + 12);
-    sim_log_arg(s, "size=%u blocks=%u block=%u addr=0x%08x", mo->size, mo->blocks,
-                mo->block_size, mo->addr);
+    sim_log_arg(s, "size=%u blocks=%u block=%u addr=0x%08x", mo->size, mo->blocks, mo->block_size,
+                mo->addr);
     int rc = ram_check(s, mo->addr, mo->size);
     mo->active = rc == 0;
     status(s, r->op, rc);
@@ -200,7 +200,7 @@ static void flash_begin(struct sim *s, const struct sim_req *r)
         fail(s, r->op, ROM_ERR_INVALID_PARAM); /* flash encryption is not simulated */
         return;
     }
-    if (s->opt.sdm && (offset & 0xFFFFFF) + size > s->ld.flash_limit) {
+    if (s->opt.sdm && (uint64_t)(offset & 0xFFFFFF) + size > s->ld.flash_limit) {
         fail(s, r->op, ROM_ERR_SDM_PARAM);
         return;
     }
@@ -238,7 +238,7 @@ static void flash_end(struct sim *s, const struct sim_req *r)
 
 static bool flash_ready(struct sim *s, uint8_t op, uint32_t addr, uint32_t len)
 {
-    if (!s->ld.attached || (addr & 0xFFFFFF) + len > s->ld.flash_limit) {
+    if (!s->ld.attached || (uint64_t)(addr & 0xFFFFFF) + len > s->ld.flash_limit) {
         fail(s, op, ROM_ERR_RESULT);
         return false;
     }
@@ -355,7 +355,9 @@ void sim_rom_command(struct sim *s, const struct sim_req *r)
         return;
     }
     switch (r->op) {
-    case OP_SYNC: sync(s, r); break;
+    case OP_SYNC:
+        sync(s, r);
+        break;
     case OP_READ_REG:
         if (r->len != 4) {
             fail(s, r->op, ROM_ERR_MSG);
@@ -364,22 +366,48 @@ void sim_rom_command(struct sim *s, const struct sim_req *r)
             sim_reply_ok(s, r->op, sim_reg_read(s, sim_le32(r->data)), NULL, 0);
         }
         break;
-    case OP_WRITE_REG: write_reg(s, r); break;
-    case OP_MEM_BEGIN: mem_begin(s, r); break;
-    case OP_MEM_DATA: mem_data(s, r); break;
-    case OP_MEM_END: mem_end(s, r); break;
+    case OP_WRITE_REG:
+        write_reg(s, r);
+        break;
+    case OP_MEM_BEGIN:
+        mem_begin(s, r);
+        break;
+    case OP_MEM_DATA:
+        mem_data(s, r);
+        break;
+    case OP_MEM_END:
+        mem_end(s, r);
+        break;
     case OP_FLASH_BEGIN:
-    case OP_FLASH_DEFL_BEGIN: flash_begin(s, r); break;
+    case OP_FLASH_DEFL_BEGIN:
+        flash_begin(s, r);
+        break;
     case OP_FLASH_DATA:
-    case OP_FLASH_DEFL_DATA: flash_data(s, r); break;
+    case OP_FLASH_DEFL_DATA:
+        flash_data(s, r);
+        break;
     case OP_FLASH_END:
-    case OP_FLASH_DEFL_END: flash_end(s, r); break;
+    case OP_FLASH_DEFL_END:
+        flash_end(s, r);
+        break;
     case OP_SPI_ATTACH:
-    case OP_SPI_SET_PARAMS: spi_params(s, r); break;
-    case OP_READ_FLASH_SLOW: read_slow(s, r); break;
-    case OP_CHANGE_BAUDRATE: change_baud(s, r); break;
-    case OP_SPI_FLASH_MD5: md5(s, r); break;
-    case OP_GET_SECURITY_INFO: security_info(s, r); break;
-    default: unsupported(s, r->op); break;
+    case OP_SPI_SET_PARAMS:
+        spi_params(s, r);
+        break;
+    case OP_READ_FLASH_SLOW:
+        read_slow(s, r);
+        break;
+    case OP_CHANGE_BAUDRATE:
+        change_baud(s, r);
+        break;
+    case OP_SPI_FLASH_MD5:
+        md5(s, r);
+        break;
+    case OP_GET_SECURITY_INFO:
+        security_info(s, r);
+        break;
+    default:
+        unsupported(s, r->op);
+        break;
     }
 }

@@ -83,9 +83,9 @@ enum {
     STUB_ERR_NOT_IMPL = 0xFF,
 };
 
-#define SIM_SECTOR 0x1000u
-#define SIM_BLOCK64 0x10000u
-#define SIM_PAGE 0x100u
+#define SIM_SECTOR         0x1000u
+#define SIM_BLOCK64        0x10000u
+#define SIM_PAGE           0x100u
 #define SIM_STUB_MAX_BLOCK 0x4000u
 /* Largest request body the loaders buffer (legacy stub: MAX_WRITE_BLOCK+64). */
 #define SIM_MAX_FRAME (SIM_STUB_MAX_BLOCK + 64u)
@@ -101,19 +101,19 @@ struct sim_range {
 struct sim_chip {
     const char *name;
     enum sim_chip_id id;
-    bool s2plus;            /* 5-word FLASH_BEGIN, GET_SECURITY_INFO, chip_id */
+    bool s2plus;             /* 5-word FLASH_BEGIN, GET_SECURITY_INFO, chip_id */
     unsigned rom_status_len; /* 2 (ESP8266) or 4 */
-    uint32_t rom_baud;      /* what the ROM prints its banner at */
-    uint32_t magic;         /* READ_REG 0x40001000 */
+    uint32_t rom_baud;       /* what the ROM prints its banner at */
+    uint32_t magic;          /* READ_REG 0x40001000 */
     uint32_t uart_clkdiv_reg;
-    uint32_t uart_clk_hz;   /* crystal x XTAL_CLK_DIVIDER, see §3.4 */
-    uint32_t mac_reg;       /* first eFuse/OTP word holding the MAC */
+    uint32_t uart_clk_hz; /* crystal x XTAL_CLK_DIVIDER, see §3.4 */
+    uint32_t mac_reg;     /* first eFuse/OTP word holding the MAC */
     uint32_t gpio_strap_reg;
     /* SPI user-command engine (§3.3); dlen offsets 0 = not present. */
     uint32_t spi_base, spi_usr, spi_usr1, spi_usr2, spi_mosi_dlen, spi_miso_dlen, spi_w0;
-    uint32_t sec_chip_id;   /* GET_SECURITY_INFO chip_id (S2+) */
+    uint32_t sec_chip_id; /* GET_SECURITY_INFO chip_id (S2+) */
     uint32_t sec_api_version;
-    uint32_t max_flash;     /* biggest flash the stub can address */
+    uint32_t max_flash;      /* biggest flash the stub can address */
     struct sim_range ram[2]; /* where MEM_BEGIN may load (IRAM, DRAM) */
     uint8_t default_mac[6];
     /* Boot text (§4.3): first lines, reset causes by enum sim_reset_cause,
@@ -124,7 +124,7 @@ struct sim_chip {
     const char *boot_download, *boot_flash;
     const char *flash_lines;
     const char *blank_flash_text; /* boot loop line when no image is found */
-    uint32_t boot_offset; /* where the second-stage bootloader lives */
+    uint32_t boot_offset;         /* where the second-stage bootloader lives */
 };
 
 /* The chip called `name`, or NULL. */
@@ -170,7 +170,7 @@ int64_t sim_byte_ns(uint32_t baud);
 int64_t sim_cost_erase_sector(void);
 int64_t sim_cost_erase_block(void);
 int64_t sim_cost_erase_chip(uint32_t flash_size);
-int64_t sim_cost_program(uint32_t len); /* per 256-byte page touched */
+int64_t sim_cost_program(uint32_t len);         /* per 256-byte page touched */
 int64_t sim_cost_read(uint32_t len, bool stub); /* MD5 / read-out */
 
 /* ===== Flash file (flash.c) ============================================ */
@@ -212,9 +212,9 @@ struct sim_queue {
 
 struct sim_side {
     bool open;
-    uint32_t baud;          /* the host's line rate on this side */
-    int64_t rx_line_free;   /* host->chip serialisation */
-    uint8_t *out;           /* bytes waiting for the host to read */
+    uint32_t baud;        /* the host's line rate on this side */
+    int64_t rx_line_free; /* host->chip serialisation */
+    uint8_t *out;         /* bytes waiting for the host to read */
     size_t out_len, out_cap;
     uint64_t out_dropped;
 };
@@ -226,12 +226,12 @@ struct sim_slip {
 };
 
 struct sim_uart {
-    uint32_t baud;     /* the chip's rate; 0 = divider broken (garbage) */
-    bool autobaud;     /* ROM loader waiting to detect the rate from SYNC */
+    uint32_t baud; /* the chip's rate; 0 = divider broken (garbage) */
+    bool autobaud; /* ROM loader waiting to detect the rate from SYNC */
     int64_t tx_line_free;
     struct sim_queue rx, tx;
     struct sim_slip dec;
-    uint8_t last_side; /* side the current frame came from */
+    uint8_t last_side;                 /* side the current frame came from */
     uint64_t rx_bytes, tx_frame_bytes; /* fault counters */
     unsigned split_left;
 };
@@ -239,11 +239,11 @@ struct sim_uart {
 /* ===== Board: reset lines, boot, personalities (board.c) ================ */
 
 enum sim_mode {
-    SIM_MODE_RESET,  /* EN low: nothing runs */
-    SIM_MODE_ROM,    /* ROM serial loader (download mode) */
-    SIM_MODE_STUB,   /* flasher stub running from RAM */
-    SIM_MODE_APP,    /* booted from flash: prints, never answers */
-    SIM_MODE_HUNG,   /* crashed or silenced: ignores everything */
+    SIM_MODE_RESET, /* EN low: nothing runs */
+    SIM_MODE_ROM,   /* ROM serial loader (download mode) */
+    SIM_MODE_STUB,  /* flasher stub running from RAM */
+    SIM_MODE_APP,   /* booted from flash: prints, never answers */
+    SIM_MODE_HUNG,  /* crashed or silenced: ignores everything */
 };
 
 enum sim_reset_cause { SIM_RST_POWERON, SIM_RST_EN, SIM_RST_SW, SIM_RST_BROWNOUT };
@@ -265,31 +265,31 @@ struct sim_board {
     enum sim_reset_cause cause;
     enum sim_event ev;
     int64_t ev_at;
-    int loop_left;  /* boot-loop lines still to print */
-    int force_io0;  /* signals: 1 = hold IO0 low for the next boot, 2 = high */
-    uint8_t strap;  /* GPIO_STRAP value latched at the last boot */
+    int loop_left; /* boot-loop lines still to print */
+    int force_io0; /* signals: 1 = hold IO0 low for the next boot, 2 = high */
+    uint8_t strap; /* GPIO_STRAP value latched at the last boot */
 };
 
 /* ===== Loader state (rom.c, stub.c, flashop.c) ========================= */
 
 struct sim_flashop {
     bool active, deflate;
-    uint32_t size;    /* word0: bytes to write (stub) / erase size (ROM) */
+    uint32_t size; /* word0: bytes to write (stub) / erase size (ROM) */
     uint32_t blocks, block_size, offset;
     uint32_t next_seq;
-    uint32_t written; /* bytes of output written so far */
-    uint32_t erased_to;     /* stub lazy erase: sectors below are done */
-    bool met_dirty;         /* new stub: stop skipping blank sectors */
+    uint32_t written;   /* bytes of output written so far */
+    uint32_t erased_to; /* stub lazy erase: sectors below are done */
+    bool met_dirty;     /* new stub: stop skipping blank sectors */
     /* inflate state (raw deflate after our own zlib header parse) */
-    void *z;                /* z_stream *, allocated on DEFL_BEGIN */
+    void *z; /* z_stream *, allocated on DEFL_BEGIN */
     bool z_header_done, z_end;
     uint8_t zhdr[2];
     unsigned zhdr_len;
-    uint8_t tail[4];        /* Adler-32 bytes after the deflate stream */
+    uint8_t tail[4]; /* Adler-32 bytes after the deflate stream */
     unsigned tail_len;
-    uint32_t extra;         /* compressed bytes past the Adler tail */
+    uint32_t extra; /* compressed bytes past the Adler tail */
     uint32_t adler;
-    uint8_t *chunk;         /* stub: 32 KiB inflate output buffer */
+    uint8_t *chunk; /* stub: 32 KiB inflate output buffer */
     uint32_t chunk_len;
 };
 
@@ -311,7 +311,7 @@ struct sim_readop {
 struct sim_loader {
     enum sim_mode mode;
     bool stub_legacy;
-    bool attached;       /* SPI_ATTACH done (ROM ESP32+) / FLASH_BEGIN (8266) */
+    bool attached;        /* SPI_ATTACH done (ROM ESP32+) / FLASH_BEGIN (8266) */
     uint32_t flash_limit; /* size set by SPI_SET_PARAMS (ROM default 2 MB) */
     unsigned syncs_seen;
     uint64_t cmds;
@@ -320,7 +320,7 @@ struct sim_loader {
     struct sim_readop ro;
     struct sim_range loaded[SIM_MAX_LOADED];
     int nloaded;
-    uint8_t deferred;     /* stub error waiting for the next command */
+    uint8_t deferred;                         /* stub error waiting for the next command */
     uint32_t last_write_addr, last_write_len; /* for brown-out: undo the tail */
     bool slow_erase_pending;
 };
@@ -347,16 +347,16 @@ enum sim_fault_kind {
 
 struct sim_fault {
     enum sim_fault_kind kind;
-    int opcode;      /* -1 = any command */
-    uint64_t at;     /* first occurrence that fires (1-based) */
-    uint64_t count;  /* how many times it fires; 0 = unlimited */
-    double p;        /* > 0: fire with this probability instead of `at` */
+    int opcode;     /* -1 = any command */
+    uint64_t at;    /* first occurrence that fires (1-based) */
+    uint64_t count; /* how many times it fires; 0 = unlimited */
+    double p;       /* > 0: fire with this probability instead of `at` */
     uint64_t rng;
     uint64_t seen, fired;
     uint8_t xor_mask;
-    uint32_t ms;     /* slow-erase duration */
-    uint32_t n;      /* repeat-error copies, split size */
-    char text[64];   /* junk bytes */
+    uint32_t ms;   /* slow-erase duration */
+    uint32_t n;    /* repeat-error copies, split size */
+    char text[64]; /* junk bytes */
     size_t text_len;
 };
 
@@ -386,9 +386,9 @@ struct sim_regs {
 
 struct sim_net {
     int listen_fd;
-    int fd;        /* the connected client, -1 none */
+    int fd; /* the connected client, -1 none */
     int port;
-    int tn_state;  /* telnet parser state */
+    int tn_state; /* telnet parser state */
     uint8_t tn_opt;
     uint8_t sb[64];
     size_t sb_len;

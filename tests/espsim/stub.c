@@ -110,7 +110,7 @@ static void flash_begin(struct sim *s, const struct sim_req *r)
         status(s, r->op, STUB_ERR_BAD_LEN); /* flash encryption is not simulated */
         return;
     }
-    if (addr24(s, offset) + size > s->ld.flash_limit) {
+    if ((uint64_t)addr24(s, offset) + size > s->ld.flash_limit) {
         status(s, r->op, STUB_ERR_SPI);
         return;
     }
@@ -186,6 +186,10 @@ static void md5(struct sim *s, const struct sim_req *r)
     uint32_t addr = addr24(s, sim_le32(r->data)), len = sim_le32(r->data + 4);
     uint8_t d[16];
     sim_log_arg(s, "addr=0x%x size=0x%x", addr, len);
+    if ((uint64_t)addr + len > s->ld.flash_limit) {
+        status(s, r->op, STUB_ERR_SPI);
+        return;
+    }
     sim_flash_md5(&s->flash, addr, len, d);
     sim_spend(s, sim_cost_read(len, true));
     sim_reply_ok(s, r->op, 0, d, 16);
@@ -210,7 +214,7 @@ static void erase(struct sim *s, const struct sim_req *r)
         status(s, r->op, STUB_ERR_BAD_LEN);
         return;
     }
-    if (addr24(s, addr) + size > s->ld.flash_limit) {
+    if ((uint64_t)addr24(s, addr) + size > s->ld.flash_limit) {
         status(s, r->op, STUB_ERR_SPI);
         return;
     }
@@ -228,6 +232,10 @@ static void read_flash(struct sim *s, const struct sim_req *r)
     uint32_t packet = sim_le32(r->data + 8);
     sim_log_arg(s, "addr=0x%x len=0x%x packet=%u in-flight=%u", addr, len, packet,
                 sim_le32(r->data + 12));
+    if ((uint64_t)addr24(s, addr) + len > s->ld.flash_limit) {
+        status(s, r->op, STUB_ERR_SPI);
+        return;
+    }
     if (packet == 0 || packet > 4096) {
         if (!legacy(s)) {
             status(s, r->op, STUB_ERR_BAD_LEN);
@@ -246,7 +254,9 @@ static void unsupported(struct sim *s, uint8_t op)
 static void dispatch(struct sim *s, const struct sim_req *r)
 {
     switch (r->op) {
-    case OP_SYNC: sync(s, r); break;
+    case OP_SYNC:
+        sync(s, r);
+        break;
     case OP_READ_REG:
         if (r->len != 4) {
             status(s, r->op, STUB_ERR_BAD_LEN);
@@ -255,16 +265,26 @@ static void dispatch(struct sim *s, const struct sim_req *r)
             sim_reply_ok(s, r->op, sim_reg_read(s, sim_le32(r->data)), NULL, 0);
         }
         break;
-    case OP_WRITE_REG: write_reg(s, r); break;
+    case OP_WRITE_REG:
+        write_reg(s, r);
+        break;
     case OP_MEM_BEGIN:
     case OP_MEM_DATA:
-    case OP_MEM_END: mem(s, r); break;
+    case OP_MEM_END:
+        mem(s, r);
+        break;
     case OP_FLASH_BEGIN:
-    case OP_FLASH_DEFL_BEGIN: flash_begin(s, r); break;
+    case OP_FLASH_DEFL_BEGIN:
+        flash_begin(s, r);
+        break;
     case OP_FLASH_DATA:
-    case OP_FLASH_DEFL_DATA: flash_data(s, r); break;
+    case OP_FLASH_DEFL_DATA:
+        flash_data(s, r);
+        break;
     case OP_FLASH_END:
-    case OP_FLASH_DEFL_END: flash_end(s, r); break;
+    case OP_FLASH_DEFL_END:
+        flash_end(s, r);
+        break;
     case OP_SPI_ATTACH:
         if (r->len != 4) { /* stubs take the config word only */
             status(s, r->op, STUB_ERR_BAD_LEN);
@@ -281,8 +301,12 @@ static void dispatch(struct sim *s, const struct sim_req *r)
             sim_reply_ok(s, r->op, 0, NULL, 0);
         }
         break;
-    case OP_CHANGE_BAUDRATE: change_baud(s, r); break;
-    case OP_SPI_FLASH_MD5: md5(s, r); break;
+    case OP_CHANGE_BAUDRATE:
+        change_baud(s, r);
+        break;
+    case OP_SPI_FLASH_MD5:
+        md5(s, r);
+        break;
     case OP_GET_SECURITY_INFO:
         if (!s->chip->s2plus) {
             unsupported(s, r->op);
@@ -295,12 +319,18 @@ static void dispatch(struct sim *s, const struct sim_req *r)
         }
         break;
     case OP_ERASE_FLASH:
-    case OP_ERASE_REGION: erase(s, r); break;
-    case OP_READ_FLASH: read_flash(s, r); break;
+    case OP_ERASE_REGION:
+        erase(s, r);
+        break;
+    case OP_READ_FLASH:
+        read_flash(s, r);
+        break;
     case OP_RUN_USER_CODE: /* no reply */
         sim_board_schedule(s, SIM_EV_RUN_APP, s->t + SIM_MS);
         break;
-    default: unsupported(s, r->op); break;
+    default:
+        unsupported(s, r->op);
+        break;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ static int read_line(struct simproc *sp, char *line, size_t cap, int64_t deadlin
         }
         char c;
         if (read(sp->out_fd, &c, 1) != 1) {
-            return -1;
+            return -2; /* end of file: it is exiting */
         }
         if (c == '\n') {
             break;
@@ -74,8 +75,8 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     memset(sp, 0, sizeof *sp);
     sp->out_fd = -1;
     if (access(bin, X_OK) != 0) {
-        snprintf(err, errlen, "cannot run espsim '%s': %s (set ESPSIM, or run through make)",
-                 bin, strerror(errno));
+        snprintf(err, errlen, "cannot run espsim '%s': %s (set ESPSIM, or run through make)", bin,
+                 strerror(errno));
         return -1;
     }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -99,6 +100,9 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     }
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that dies (or fails an ASSERT and forgets to stop us) must
+         * not leave a simulator behind holding its output pipes. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(pipefd[1], STDOUT_FILENO);
         execv(bin, argv);
         _exit(127);
@@ -115,11 +119,10 @@ int simproc_start(struct simproc *sp, const char *const *args, int timeout_ms, c
     int64_t deadline = now_ms() + timeout_ms;
     char line[256];
     for (;;) {
-        if (read_line(sp, line, sizeof line, deadline) != 0) {
-            int status = 0;
-            pid_t done = waitpid(pid, &status, WNOHANG);
+        int rc = read_line(sp, line, sizeof line, deadline);
+        if (rc != 0) {
             snprintf(err, errlen, "espsim %s before printing 'ready'",
-                     done == pid ? "exited" : "timed out");
+                     rc == -2 ? "exited" : "timed out");
             reap(sp);
             return -1;
         }

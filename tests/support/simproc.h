@@ -22,10 +22,10 @@
 #include <sys/types.h>
 
 struct simproc {
-    pid_t pid;         /* espsim's pid, 0 when not running */
-    int out_fd;        /* its stdout, kept open while it runs */
-    char pty[128];     /* the pseudo-terminal it serves, e.g. /dev/pts/7 */
-    int rfc2217_port;  /* the RFC 2217 port on 127.0.0.1, 0 when not served */
+    pid_t pid;        /* espsim's pid, 0 when not running */
+    int out_fd;       /* its stdout, kept open while it runs */
+    char pty[128];    /* the pseudo-terminal it serves, e.g. /dev/pts/7 */
+    int rfc2217_port; /* the RFC 2217 port on 127.0.0.1, 0 when not served */
 };
 
 /* Path of the espsim binary (see above); never NULL. */

@@ -95,7 +95,11 @@ static inline void board_stop(struct board *b)
     if (b->fd >= 0) {
         close(b->fd);
     }
-    simproc_stop(&b->sp);
+    int rc = simproc_stop(&b->sp);
+    if (rc != 0) {
+        /* Counts as a failure in tests/run.sh: a crash or sanitizer report. */
+        printf("FAIL espsim_exit: espsim exited with status %d (see its stderr above)\n", rc);
+    }
     unlink(b->flash);
     if (getenv("ESPSIM_KEEP_LOG") == NULL) {
         unlink(b->log);
@@ -114,6 +118,21 @@ static inline size_t board_drain(struct board *b, char *text, size_t cap, int ms
     }
     b->rd.len = b->rd.pos = 0;
     return n;
+}
+
+/* Collects what the board prints until `needle` shows up or ms pass (text
+ * stays NUL-terminated; the banner has no NUL bytes). Returns true if seen. */
+static inline bool board_text_until(struct board *b, char *text, size_t cap, const char *needle,
+                                    int ms)
+{
+    size_t len = 0;
+    text[0] = '\0';
+    for (int waited = 0; waited < ms && strstr(text, needle) == NULL; waited += 50) {
+        len += simproc_read_for(b->fd, (uint8_t *)text + len, cap - 1 - len, 50);
+        text[len] = '\0';
+    }
+    b->rd.len = b->rd.pos = 0;
+    return strstr(text, needle) != NULL;
 }
 
 /* Sends a command and returns the first reply frame for the same opcode

@@ -22,7 +22,7 @@ TEST(esp32_banner_sync_and_read_reg_vectors)
     static const uint8_t magic[14] = {0xc0, 0x01, 0x0a, 0x04, 0x00, 0x83, 0x1d,
                                       0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0};
     ASSERT_MSG(board_start(&b, "esp32", NULL) == 0, "%s", b.err);
-    board_drain(&b, text, sizeof text, 300);
+    board_text_until(&b, text, sizeof text, "waiting for download", REPLY_MS);
     EXPECT(strstr(text, "ets Jul 29 2019 12:21:46") != NULL);
     EXPECT(strstr(text, "rst:0x1 (POWERON_RESET),boot:0x3 "
                         "(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))") != NULL);
@@ -55,7 +55,7 @@ TEST(esp8266_banner_at_74880_and_two_status_bytes)
     EXPECT(strstr(text, "ets Jan") == NULL);
     ASSERT(simproc_set_baud(b.fd, 74880) == 0);
     ASSERT(simproc_reset(&b.sp, true) == 0);
-    board_drain(&b, text, sizeof text, 500);
+    board_text_until(&b, text, sizeof text, "boot mode:(1,7)", REPLY_MS);
     EXPECT(strstr(text, " ets Jan  8 2013,rst cause:2, boot mode:(1,7)") != NULL);
     ASSERT(write(b.fd, sync_req, sizeof sync_req) == (ssize_t)sizeof sync_req);
     ASSERT_EQ_INT(simproc_read_for(b.fd, got, sizeof got, REPLY_MS), sizeof got);
@@ -78,8 +78,8 @@ TEST(unsupported_commands_fail_with_0x05)
         uint8_t d[24] = {0};
         int n = board_cmd(&b, op, d, sizeof d, 0, r, sizeof r, REPLY_MS);
         ASSERT_MSG(n == 10, "op 0x%02x: reply length %d", op, n);
-        ASSERT_MSG(r[2] == 2 && r[8] == 1 && r[9] == 0x05, "op 0x%02x: status %02x %02x", op,
-                   r[8], r[9]);
+        ASSERT_MSG(r[2] == 2 && r[8] == 1 && r[9] == 0x05, "op 0x%02x: status %02x %02x", op, r[8],
+                   r[9]);
     }
     board_stop(&b);
     ASSERT_MSG(board_start(&b, "esp32", NULL) == 0, "%s", b.err);
@@ -140,7 +140,7 @@ TEST(mac_words_decode_per_chip)
     ASSERT_MSG(board_start(&b, "esp32", mac32) == 0, "%s", b.err);
     ASSERT_EQ_INT(board_sync(&b), 8);
     uint32_t w1 = read_reg(&b, 0x3FF5A004), w2 = read_reg(&b, 0x3FF5A008);
-    uint8_t mac[6] = {(uint8_t)(w2 >> 8), (uint8_t)w2,         (uint8_t)(w1 >> 24),
+    uint8_t mac[6] = {(uint8_t)(w2 >> 8),  (uint8_t)w2,        (uint8_t)(w1 >> 24),
                       (uint8_t)(w1 >> 16), (uint8_t)(w1 >> 8), (uint8_t)w1};
     static const uint8_t want32[6] = {0x24, 0x0a, 0xc4, 0x11, 0x22, 0x33};
     ASSERT_MEMEQ(mac, want32, 6);
@@ -254,7 +254,7 @@ TEST(signals_reset_into_download_or_flash_boot)
     ASSERT_MSG(board_start_img(&b, "esp32", NULL, img, sizeof img) == 0, "%s", b.err);
     board_drain(&b, NULL, 0, 100);
     ASSERT(simproc_reset(&b.sp, false) == 0);
-    board_drain(&b, text, sizeof text, 600);
+    board_text_until(&b, text, sizeof text, "app running on esp32", REPLY_MS);
     EXPECT(strstr(text, "boot:0x13 (SPI_FAST_FLASH_BOOT)") != NULL);
     EXPECT(strstr(text, "waiting for download") == NULL);
     EXPECT(strstr(text, "app running on esp32") != NULL);
@@ -262,14 +262,14 @@ TEST(signals_reset_into_download_or_flash_boot)
     memset(sync + 4, 0x55, 32);
     ASSERT_EQ_INT(board_cmd(&b, 0x08, sync, 36, 0, r, sizeof r, QUIET_MS), -1);
     ASSERT(simproc_reset(&b.sp, true) == 0);
-    board_drain(&b, text, sizeof text, 600);
+    board_text_until(&b, text, sizeof text, "waiting for download", REPLY_MS);
     EXPECT(strstr(text, "waiting for download") != NULL);
     ASSERT_EQ_INT(board_sync(&b), 8);
     board_stop(&b);
 
     ASSERT_MSG(board_start(&b, "esp32c3", (const char *[]){"--boot", "flash", NULL}) == 0, "%s",
                b.err);
-    board_drain(&b, text, sizeof text, 600);
+    board_text_until(&b, text, sizeof text, "invalid header", REPLY_MS);
     EXPECT(strstr(text, "ESP-ROM:esp32c3") != NULL);
     EXPECT(strstr(text, "boot:0xc (SPI_FAST_FLASH_BOOT)") != NULL);
     EXPECT(strstr(text, "invalid header: 0xffffffff") != NULL);
@@ -288,7 +288,7 @@ TEST(rom_flash_end_leaves_the_loader)
     uint32_t begin[4] = {0, 0, 0x400, 0};
     ASSERT(board_words(&b, 0x02, begin, 4, r, sizeof r) == 12 && r[8] == 0);
     ASSERT(board_words(&b, 0x04, run, 1, r, sizeof r) == 12 && r[8] == 0);
-    board_drain(&b, text, sizeof text, 400);
+    board_text_until(&b, text, sizeof text, "invalid header", REPLY_MS);
     EXPECT(strstr(text, "invalid header") != NULL); /* blank flash: the ROM boot-loops */
     ASSERT_EQ_INT(board_sync(&b), 0);
     board_stop(&b);
