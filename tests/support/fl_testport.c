@@ -90,6 +90,9 @@ static int tp_set_lines(struct fl_port *p, bool dtr, bool rts, struct fl_error *
     tp->dtr = dtr;
     tp->rts = rts;
     tp->line_changes++;
+    if (tp->on_lines != NULL) {
+        tp->on_lines(tp, dtr, rts, tp->user);
+    }
     return FL_OK;
 }
 

@@ -38,6 +38,8 @@ struct fl_testport {
     uint32_t bauds[16];
     size_t nbauds;
     fl_testport_responder responder;
+    /* Called after every DTR/RTS change (a board model can reset). */
+    void (*on_lines)(struct fl_testport *tp, bool dtr, bool rts, void *user);
     void *user;
 };
 
