@@ -153,8 +153,8 @@ test: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FU
 	  $(INTEGRATION_TESTS)
 
 ## Run only the unit tests
-unit: $(BUILD)/.deps-test $(UNIT_BINS)
-	@BUILD=$(BUILD) tests/run.sh $(UNIT_BINS)
+unit: $(BUILD)/.deps-test $(UNIT_BINS) $(if $(ESPSIM_SRC),$(ESPSIM))
+	@BUILD=$(BUILD) ESPSIM=$(abspath $(ESPSIM)) tests/run.sh $(UNIT_BINS)
 
 ## Run only the integration tests (T=tests/integration/NAME.sh for one)
 integration: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM))
