@@ -97,6 +97,17 @@ static int diagnose(struct fl_session *s, struct fl_error *err)
                             "%s: the chip waits for download but never answered SYNC",
                             st->port->name);
     }
+    /* The ESP8266 ROM says "boot mode:(M,N)", M = 1 for UART download. */
+    const char *esp8266 = strstr(log, "boot mode:(");
+    if (boot == NULL && esp8266 != NULL && esp8266[11] != '1') {
+        return fl_error_set(err, FL_ERR_TIMEOUT,
+                            "hold GPIO0 low (and GPIO15 low, GPIO2 high) while tapping RESET, or "
+                            "check the board's auto-reset circuit; then retry with --before "
+                            "no-reset",
+                            "%s: wrong boot mode detected (%.14s): the ESP8266 booted from flash "
+                            "instead of waiting for download",
+                            st->port->name, esp8266);
+    }
     if (boot != NULL) {
         unsigned long mode = strtoul(boot + 5, NULL, 16);
         return fl_error_set(err, FL_ERR_TIMEOUT,

@@ -8,6 +8,33 @@ static int begin_empty(struct fl_session *s, struct fl_error *err)
     return fl_command_words(s, FL_OP_FLASH_BEGIN, words, n, FL_T_DEFAULT, err);
 }
 
+/* A board that cannot be reset stays in the loader at the raised rate, where
+ * the next session (starting at the connect rate) could not reach it. */
+int fl_restore_baud(struct fl_session *s, struct fl_error *err)
+{
+    struct fl_session_state *st = s->state;
+    if (st == NULL || st->target == NULL || st->port == NULL ||
+        st->port->baud == s->opt.connect_baud) {
+        return FL_OK;
+    }
+    struct fl_error e2;
+    int rc = fl_change_baud(s, s->opt.connect_baud, &e2);
+    if (rc != FL_OK) {
+        fl_log(s, FL_LOG_WARN, "could not set the board back to %u baud: %s",
+               (unsigned)s->opt.connect_baud, e2.msg);
+        if (err != NULL) {
+            *err = e2;
+        }
+    }
+    return rc;
+}
+
+static int restore_baud(struct fl_session *s, struct fl_error *err)
+{
+    (void)fl_restore_baud(s, err);
+    return FL_OK;
+}
+
 int fl_finish(struct fl_session *s, struct fl_error *err)
 {
     struct fl_session_state *st = s->state;
@@ -23,9 +50,11 @@ int fl_finish(struct fl_session *s, struct fl_error *err)
             rc = fl_reset(s, FL_RESET_HARD, 0, err);
         }
         if (rc == FL_ERR_NO_LINES) {
-            fl_log(s, FL_LOG_WARN, "%s cannot reset the board (no DTR/RTS): reset it by hand",
-                   port->name);
-            rc = FL_OK;
+            /* Said once per session: the connect already warned about it. */
+            fl_log(s, st->lines_reported ? FL_LOG_INFO : FL_LOG_WARN,
+                   "%s cannot reset the board (no DTR/RTS): reset it by hand", port->name);
+            st->lines_reported = true;
+            rc = restore_baud(s, err);
         }
         TRY(rc);
         break;

@@ -62,17 +62,19 @@ static int tty_read(struct fl_port *port, uint8_t *buf, size_t len, int timeout_
 {
     struct tty_port *t = tty_of(port);
     int64_t deadline = tty_now_ms(port) + (timeout_ms > 0 ? timeout_ms : 0);
+    bool readable = false;
     for (;;) {
         ssize_t n = read(t->fd, buf, len);
         if (n > 0) {
             return (int)n;
         }
-        if (n == 0) {
-            /* A pty whose other end closed reads as end of file. */
-            errno = EIO;
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
             return io_error(port, "read", err);
         }
-        if (errno != EAGAIN && errno != EINTR) {
+        /* With VMIN = VTIME = 0 an empty tty reads 0; only "poll said
+         * readable, yet nothing came" is an end of file (pty peer gone). */
+        if (n == 0 && readable) {
+            errno = EIO;
             return io_error(port, "read", err);
         }
         int64_t left = deadline - tty_now_ms(port);
@@ -84,14 +86,11 @@ static int tty_read(struct fl_port *port, uint8_t *buf, size_t len, int timeout_
         if (rc < 0 && errno != EINTR) {
             return io_error(port, "poll", err);
         }
-        if (rc > 0 && (p.revents & (POLLERR | POLLNVAL))) {
+        if (rc > 0 && !(p.revents & POLLIN) && (p.revents & (POLLERR | POLLNVAL | POLLHUP))) {
             errno = EIO;
             return io_error(port, "read", err);
         }
-        if (rc > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN)) {
-            errno = EIO;
-            return io_error(port, "read", err);
-        }
+        readable = rc > 0 && (p.revents & POLLIN);
     }
 }
 

@@ -234,9 +234,13 @@ int flash_done(struct flash_cli *c, int status)
     flash_progress_close(c, status == CLI_OK);
     if (c->session_ready) {
         struct fl_error err = {0};
-        if (status == CLI_OK && c->s.state != NULL && c->s.info.chip != FL_CHIP_AUTO &&
-            fl_finish(&c->s, &err) != FL_OK) {
+        bool connected = c->s.state != NULL && c->s.info.chip != FL_CHIP_AUTO;
+        if (status == CLI_OK && connected && fl_finish(&c->s, &err) != FL_OK) {
             status = flash_fail(&err);
+        } else if (status != CLI_OK && connected && true) {
+            /* Failed: no reset (esptool does not either), but a board left
+             * at a raised rate would be unreachable for the next command. */
+            (void)fl_restore_baud(&c->s, &err);
         }
         fl_session_release(&c->s);
     }
