@@ -78,12 +78,17 @@ int fl_finish(struct fl_session *s, struct fl_error *err)
         break;
     case FL_AFTER_NO_RESET:
         if (st->stub) {
-            /* FLASH_END(0) makes the stub reboot into the ROM loader. */
+            /* FLASH_END(0) makes the stub reboot into the ROM loader, which
+             * autobauds again. */
             TRY(begin_empty(s, err));
             TRY(fl_command(s, FL_OP_FLASH_END, flag, 4, 0, 0, FL_T_DEFAULT, NULL, err));
+        } else {
+            TRY(restore_baud(s, err));
         }
         break;
     case FL_AFTER_NO_RESET_STUB:
+        /* The stub keeps running; the next session starts at the connect rate. */
+        TRY(restore_baud(s, err));
         break;
     }
     st->stub = s->opt.after == FL_AFTER_NO_RESET_STUB && st->stub;

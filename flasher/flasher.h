@@ -545,9 +545,10 @@ int fl_flash_md5(struct fl_session *s, uint32_t addr, uint32_t len, uint8_t md5[
 int fl_verify(struct fl_session *s, uint32_t addr, const uint8_t *data, size_t len,
               struct fl_error *err);
 
-/* Does opt.after (hard reset, run the app, reboot to ROM, or nothing). On a
- * port without modem lines the board cannot be reset: the rate is set back
- * to the connect rate instead, so that the next session can reach it. */
+/* Does opt.after (hard reset, run the app, reboot to ROM, or nothing). When
+ * the loader keeps running (no-reset, no-reset-stub, or a port without modem
+ * lines), the rate is set back to the connect rate so that the next session
+ * can reach it. */
 int fl_finish(struct fl_session *s, struct fl_error *err);
 /* After a failure: sets board and port back to the connect rate (when they
  * were raised) without resetting anything. Best effort; FL_OK if nothing to do. */
