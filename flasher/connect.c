@@ -117,6 +117,19 @@ static int diagnose(struct fl_session *s, struct fl_error *err)
                             "instead of waiting for download",
                             st->port->name, mode);
     }
+    size_t printable = 0;
+    for (size_t i = 0; i < st->bootlog_len; i++) {
+        printable += isprint((unsigned char)log[i]) || log[i] == '\n' || log[i] == '\r';
+    }
+    if (st->bootlog_len >= 16 && printable * 10 >= st->bootlog_len * 9) {
+        /* Readable text without a SYNC answer: the firmware (or its boot
+         * loop) is running, not the ROM loader. */
+        return fl_error_set(err, FL_ERR_TIMEOUT,
+                            "reset it into download mode: hold BOOT (IO0) low while tapping "
+                            "EN/RESET, then retry with --before no-reset",
+                            "%s: the board is not in download mode; it prints \"%s\"",
+                            st->port->name, tail);
+    }
     if (st->bootlog_len > 0 || s->stats.frames_bad > 0) {
         return fl_error_set(err, FL_ERR_TIMEOUT,
                             "check the baud rate (--baud), the cable and the board's power; a "
@@ -238,4 +251,63 @@ int fl_connect(struct fl_session *s, struct fl_error *err)
         }
     }
     return FL_OK;
+}
+
+/*
+ * After a failed operation: is the loader still there, at our rate and of
+ * the same kind? If not (a brown-out reset it into the ROM, the stub is
+ * gone, the rate fell back), connect again without pulsing the lines.
+ * Detected facts (MAC, flash) are kept; flash attach and size are redone.
+ */
+int fl_recover(struct fl_session *s, struct fl_error *err)
+{
+    struct fl_session_state *st = s->state;
+    struct fl_port *port = st->port;
+    bool was_stub = st->stub;
+    const struct fl_target *target = st->target;
+    port->ops->sleep_ms(port, 50);
+    TRY(fl_flush_input(s, err));
+    for (int i = 0; i < 3; i++) {
+        struct fl_error e2;
+        if (try_sync(s, &e2) != FL_OK) {
+            continue;
+        }
+        st->attached = false;
+        st->params_size = 0;
+        if (st->stub != was_stub) {
+            /* A reset put the ROM back, which autobauded on our SYNC at the
+             * current rate: start the stub again without touching the rate. */
+            fl_log(s, FL_LOG_WARN, "the board was reset (the flasher stub is gone): "
+                                   "starting it again");
+            TRY(fl_identify(s, true, err));
+            if (s->opt.stub != NULL) {
+                TRY(fl_run_stub(s, s->opt.stub, err));
+            }
+        }
+        goto reattach;
+    }
+    fl_log(s, FL_LOG_INFO, "the loader changed or went silent: connecting again");
+    struct fl_chip_info keep = s->info;
+    struct fl_options saved = s->opt;
+    if (s->opt.before == FL_BEFORE_NO_RESET_NO_SYNC) {
+        s->opt.before = FL_BEFORE_NO_RESET;
+    }
+    s->opt.connect_attempts = 2;
+    int rc = fl_connect(s, err);
+    s->opt = saved;
+    TRY(rc);
+    if (st->target != target) {
+        return fl_error_set(err, FL_ERR_PROTO, "is it the same board?",
+                            "after reconnecting, the port answers as an %s, not an %s",
+                            st->target->name, target->name);
+    }
+    bool stub = s->info.stub_running;
+    uint32_t baud = s->info.baud;
+    s->info = keep;
+    s->info.stub_running = stub;
+    s->info.baud = baud;
+reattach:
+    TRY(fl_flash_attach(s, err));
+    uint32_t size = s->opt.flash_size > 0 ? (uint32_t)s->opt.flash_size : s->info.flash_size;
+    return size != 0 ? fl_flash_set_size(s, size, err) : FL_OK;
 }

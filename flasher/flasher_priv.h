@@ -185,6 +185,9 @@ bool fl_can(const struct fl_session *s, unsigned cap);
 enum fl_reset_kind { FL_RESET_CLASSIC, FL_RESET_TIGHT, FL_RESET_USB_JTAG, FL_RESET_HARD };
 int fl_reset(struct fl_session *s, enum fl_reset_kind kind, int delay_ms, struct fl_error *err);
 int fl_identify(struct fl_session *s, bool synced, struct fl_error *err);
+/* Re-synchronises after a failure (reconnecting without a reset if the
+ * loader changed); keeps what fl_detect found. */
+int fl_recover(struct fl_session *s, struct fl_error *err);
 int fl_flash_attach(struct fl_session *s, struct fl_error *err);
 int fl_flash_set_size(struct fl_session *s, uint32_t size, struct fl_error *err);
 int fl_flash_read_id(struct fl_session *s, uint32_t *jedec, struct fl_error *err);

@@ -232,15 +232,35 @@ static int upload_segment(struct fl_session *s, uint32_t addr, const uint8_t *p,
     return FL_OK;
 }
 
+static int upload(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err);
+
 int fl_run_stub(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err)
 {
-    struct fl_session_state *st = s->state;
-    if (st->target == NULL) {
+    if (s->state->target == NULL) {
         return fl_error_set(err, FL_ERR_INVALID, NULL, "not connected (call fl_connect first)");
     }
-    if (st->stub) {
+    if (s->state->stub) {
         return FL_OK;
     }
+    int rc = upload(s, stub, err);
+    if (rc == FL_ERR_ROM || rc == FL_ERR_TIMEOUT || rc == FL_ERR_PROTO) {
+        /* A spoiled or lost block: MEM_BEGIN starts the upload over. */
+        bool refused = err != NULL && err->status[0] == 1 &&
+                       (err->status[1] == 0x0E || err->status[1] == 0x0F);
+        if (!refused) {
+            fl_log(s, FL_LOG_WARN, "stub upload failed (%s); trying once more",
+                   err ? err->msg : fl_strerror(rc));
+            s->stats.retries++;
+            TRY(fl_flush_input(s, err));
+            rc = upload(s, stub, err);
+        }
+    }
+    return rc;
+}
+
+static int upload(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err)
+{
+    struct fl_session_state *st = s->state;
     fl_log(s, FL_LOG_INFO, "uploading the flasher stub (%zu + %zu bytes)", stub->text_len,
            stub->data_len);
     TRY(upload_segment(s, stub->text_start, stub->text, stub->text_len, err));

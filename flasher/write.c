@@ -23,13 +23,24 @@ static int64_t now_ms(struct fl_session *s)
     return s->state->port->ops->now_ms(s->state->port);
 }
 
-/* Resending helps against a lost reply or a corrupted block, nothing else. */
-static bool retryable(int rc, const struct fl_error *e)
+/*
+ * Resending one block helps against a block spoiled on the way (the loader
+ * says: malformed, bad length, bad checksum). After a silent loss only the
+ * ROM can take the block again (it places blocks by sequence number); a stub
+ * may already have consumed it, so that case goes to the region retry.
+ */
+static bool retryable(const struct fl_session *s, int rc, const struct fl_error *e)
 {
     if (rc == FL_ERR_TIMEOUT) {
-        return true;
+        return !s->state->stub;
     }
-    return rc == FL_ERR_ROM && ((e->status[0] == 1 && e->status[1] == 0x07) || e->status[0] == 0xC1);
+    if (rc != FL_ERR_ROM) {
+        return false;
+    }
+    if (e->status[0] == 1) {
+        return e->status[1] == 0x05 || e->status[1] == 0x07;
+    }
+    return e->status[0] == 0xC0 || e->status[0] == 0xC1;
 }
 
 static int send_block(struct wctx *w, uint8_t op, const uint8_t *block, size_t len, uint32_t seq,
@@ -40,7 +51,7 @@ static int send_block(struct wctx *w, uint8_t op, const uint8_t *block, size_t l
     int rc = FL_OK;
     for (int attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
         rc = fl_data_command(s, op, block, len, seq, timeout, &e);
-        if (rc == FL_OK || !retryable(rc, &e) || attempt == WRITE_ATTEMPTS) {
+        if (rc == FL_OK || !retryable(s, rc, &e) || attempt == WRITE_ATTEMPTS) {
             break;
         }
         s->stats.retries++;
@@ -381,6 +392,23 @@ int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size
     for (size_t i = 0; i < n && rc == FL_OK; i++) {
         size_t index = (size_t)(order[i] - regions);
         rc = write_region(s, order[i], index, &results[index], err);
+        if (rc == FL_ERR_TIMEOUT || rc == FL_ERR_ROM || rc == FL_ERR_PROTO ||
+            rc == FL_ERR_VERIFY) {
+            /* Rewriting a whole region is always safe: the region is erased
+             * again and checked again. Once. */
+            fl_log(s, FL_LOG_WARN, "writing 0x%08x failed (%s); reconnecting to write it again",
+                   (unsigned)order[i]->addr, err ? err->msg : fl_strerror(rc));
+            s->stats.retries++;
+            struct fl_error e2;
+            if (fl_recover(s, &e2) == FL_OK) {
+                rc = write_region(s, order[i], index, &results[index], err);
+            } else if (err != NULL) {
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s; then the board stopped answering (%s)", err->msg,
+                         e2.msg);
+                memcpy(err->msg, msg, sizeof msg);
+            }
+        }
     }
     free(order);
     return rc;

@@ -177,7 +177,9 @@ static void data_block(struct minirom *m, uint8_t op, const uint8_t *f, size_t l
             return;
         }
     }
-    if (m->stub && m->stub_fail_block > 0 && m->data_blocks == (uint32_t)m->stub_fail_block + 1) {
+    uint32_t fb = (uint32_t)m->stub_fail_block + 1;
+    if (m->stub && m->stub_fail_block > 0 &&
+        (m->data_blocks == fb || (m->stub_fail_persist && m->data_blocks > fb))) {
         fail(m, op, 0xC4); /* the previous block's write failed: reported now */
         return;
     }

@@ -28,6 +28,7 @@ struct minirom {
     const char *boot_text;   /* emitted on every reset (EN released) */
     int corrupt_data_once;   /* answer the Nth data block with a checksum error */
     int stub_fail_block;     /* stub: report a write error after this block (deferred) */
+    bool stub_fail_persist;  /* ... and on every block after it */
     int delay_per_kib_ms;    /* reply delay for data blocks per KiB written */
     int reply_delay_ms;
     /* write state */

@@ -414,17 +414,49 @@ TEST(stub_upload_write_read_erase)
     rig_free(r);
 }
 
-TEST(stub_reports_write_errors_one_block_late)
+static struct rig *stub_rig(struct fl_stub *stub)
 {
     struct rig *r = rig_new(FL_CHIP_ESP32);
-    struct fl_stub stub;
     struct fl_error err;
-    ASSERT_EQ_INT(fl_stub_parse(stub_json, sizeof stub_json - 1, &stub, &err), FL_OK);
-    r->opt.stub = &stub;
+    if (fl_stub_parse(stub_json, sizeof stub_json - 1, stub, &err) != FL_OK) {
+        return NULL;
+    }
+    r->opt.stub = stub;
     r->opt.no_compress = true;
+    return r;
+}
+
+TEST(stub_write_error_is_retried_once)
+{
+    struct fl_stub stub;
+    struct rig *r = stub_rig(&stub);
+    struct fl_error err;
+    ASSERT(r != NULL);
     ASSERT_EQ_INT(rig_connect(r, &err), FL_OK);
     r->rom->data_blocks = 0;
     r->rom->stub_fail_block = 2;
+    uint8_t *img = pattern(5 * 16384, 6);
+    struct fl_region reg = {0, img, 5 * 16384};
+    struct fl_region_result res;
+    ASSERT_EQ_INT(fl_write_regions(&r->s, &reg, 1, &res, &err), FL_OK);
+    ASSERT_EQ_INT(r->s.stats.retries, 1);
+    ASSERT_CONTAINS(r->last_warning, "one block late");
+    ASSERT_MEMEQ(r->rom->flash, img, 5 * 16384);
+    free(img);
+    fl_stub_release(&stub);
+    rig_free(r);
+}
+
+TEST(stub_write_error_that_persists_is_reported)
+{
+    struct fl_stub stub;
+    struct rig *r = stub_rig(&stub);
+    struct fl_error err;
+    ASSERT(r != NULL);
+    ASSERT_EQ_INT(rig_connect(r, &err), FL_OK);
+    r->rom->data_blocks = 0;
+    r->rom->stub_fail_block = 2;
+    r->rom->stub_fail_persist = true;
     uint8_t *img = pattern(5 * 16384, 6);
     struct fl_region reg = {0, img, 5 * 16384};
     struct fl_region_result res;
@@ -495,5 +527,6 @@ TEST_MAIN(RUN(connect_esp32_rom); RUN(connect_esp8266_rom_skips_security_info);
           RUN(compressed_block_timeout_follows_inflated_size);
           RUN(skip_unchanged_and_sector_sharing); RUN(image_for_another_chip_needs_force);
           RUN(bootloader_header_patched_at_its_offset); RUN(stub_upload_write_read_erase);
-          RUN(stub_reports_write_errors_one_block_late); RUN(rom_read_and_limits);
+          RUN(stub_write_error_is_retried_once);
+          RUN(stub_write_error_that_persists_is_reported); RUN(rom_read_and_limits);
           RUN(esp8266_rom_cannot_read_or_md5); RUN(cancel_stops_between_blocks);)
