@@ -132,10 +132,12 @@ static int diagnose(struct fl_session *s, struct fl_error *err)
     }
     if (st->bootlog_len > 0 || s->stats.frames_bad > 0) {
         return fl_error_set(err, FL_ERR_TIMEOUT,
-                            "check the baud rate (--baud), the cable and the board's power; a "
-                            "serial monitor may also be sending to the board",
-                            "%s: no SYNC reply, only %llu bytes of other data: \"%s\"",
-                            st->port->name, (unsigned long long)s->stats.junk_bytes, tail);
+                            "hold BOOT (GPIO0) low while tapping EN/RESET (an ESP8266 prints its "
+                            "boot log at 74880 baud, unreadable here); else check the cable, "
+                            "--baud, and that no serial monitor sends to the board",
+                            "%s: no SYNC reply, only %llu bytes of unreadable data: the board is "
+                            "not in download mode, or the line is noisy",
+                            st->port->name, (unsigned long long)s->stats.junk_bytes);
     }
     if (!st->port->has_lines) {
         return fl_error_set(err, FL_ERR_TIMEOUT,
