@@ -529,13 +529,18 @@ struct pv_profile {
         char *mode;    /* "qio" "qout" "dio" "dout" or NULL */
         char *freq;    /* "80m" "40m" "26m" "20m" or NULL */
         uint32_t baud; /* 0 when not set */
+        char *stub;    /* flasher stub (esptool JSON), absolute path, or NULL: ROM only */
     } flash;
     struct pv_profile_firmware *firmware;
     size_t firmware_count;
     struct {
         char *preset;                  /* spiffsgen preset name */
-        uint32_t offset;               /* flash offset */
-        uint32_t size;                 /* image size in bytes */
+        char *layout;                  /* .filesystem.layout: ESP8266 layout name, or NULL */
+        char *partition;               /* .filesystem.partition: label, or NULL */
+        bool explicit_region;          /* .filesystem.offset and .size were given */
+        uint32_t offset;               /* flash offset; 0 with .partitions "device" */
+        uint32_t size;                 /* image size in bytes; 0 with .partitions "device" */
+        uint32_t block_size;           /* SPIFFS block; 0: the preset's for `size` */
         struct pv_profile_file *files; /* extra files, sorted by name */
         size_t file_count;
     } fs;
@@ -581,6 +586,11 @@ struct pv_profile {
     struct {
         char *ca, *cert, *key, *config; /* SPIFFS names */
     } paths;
+    struct {
+        char *file;        /* .partitions: CSV or binary table, absolute path, or NULL */
+        bool from_device;  /* .partitions "device": each board's table at 0x8000 */
+        struct pv_partition_table *table; /* parsed `file` (NULL under NO_FILES) */
+    } partitions;
     char *ledger; /* absolute path of the provisioning ledger */
     struct pv_profile_priv *priv;
 };
@@ -628,6 +638,16 @@ int pv_profile_dump(const struct pv_profile *p, char **out, struct pv_error *err
  */
 int pv_profile_ca_passphrase(const struct pv_profile *p, char *buf, size_t len, bool *found,
                              struct pv_error *err);
+
+/*
+ * The filesystem region partition table `t` gives for profile `p`: the
+ * partition labelled .filesystem.partition, else the first data/spiffs one,
+ * its size rounded down to 4 KB. When the profile also gives
+ * .filesystem.offset and .size, they must agree (else PV_ERR_INVALID naming
+ * both). For .partitions "device", with the table read from each board.
+ */
+int pv_profile_fs_from_table(const struct pv_profile *p, const struct pv_partition_table *t,
+                             uint32_t *offset, uint32_t *size, struct pv_error *err);
 
 /* ===== Devices and templates ========================================== */
 
