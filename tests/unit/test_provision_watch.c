@@ -43,7 +43,9 @@ struct umockdev_api {
     void *(*testbed_new)(void);
     int (*add_from_string)(void *tb, const char *data, void **gerror);
     void (*uevent)(void *tb, const char *devpath, const char *action);
-    const char *(*root_dir)(void *tb);
+    char *(*root_dir)(void *tb); /* a new string: g_free it */
+    void (*object_unref)(void *obj);
+    void (*g_free)(void *p);
 };
 static struct umockdev_api um;
 
@@ -53,11 +55,14 @@ static bool load_umockdev(void)
     if (lib == NULL) {
         return false;
     }
-    static const char *const names[] = {"umockdev_testbed_new", "umockdev_testbed_add_from_string",
-                                        "umockdev_testbed_uevent", "umockdev_testbed_get_root_dir"};
+    static const char *const names[] = {
+        "umockdev_testbed_new",    "umockdev_testbed_add_from_string",
+        "umockdev_testbed_uevent", "umockdev_testbed_get_root_dir",
+        "g_object_unref",          "g_free"};
     void (**slots[])(void) = {
-        (void (**)(void))(void *)&um.testbed_new, (void (**)(void))(void *)&um.add_from_string,
-        (void (**)(void))(void *)&um.uevent, (void (**)(void))(void *)&um.root_dir};
+        (void (**)(void))(void *)&um.testbed_new,  (void (**)(void))(void *)&um.add_from_string,
+        (void (**)(void))(void *)&um.uevent,       (void (**)(void))(void *)&um.root_dir,
+        (void (**)(void))(void *)&um.object_unref, (void (**)(void))(void *)&um.g_free};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         void *sym = dlsym(lib, names[i]);
         if (sym == NULL) {
@@ -182,7 +187,9 @@ static void cp2102(int n, char *dev, size_t dev_len, char *tty_part, size_t tty_
 static bool wire_tty(void *tb, int minor, const char *pty)
 {
     char node[PATH_MAX];
-    snprintf(node, sizeof node, "%s/dev/ttyUSB%d", um.root_dir(tb), minor);
+    char *root = um.root_dir(tb);
+    snprintf(node, sizeof node, "%s/dev/ttyUSB%d", root, minor);
+    um.g_free(root);
     unlink(node);
     return symlink(pty, node) == 0;
 }
@@ -330,7 +337,10 @@ TEST(station_provisions_boards_present_and_plugged_in)
 
     void *tb = um.testbed_new();
     struct passthru pt;
-    ASSERT(passthru_start(&pt, um.root_dir(tb)));
+    char *root = um.root_dir(tb);
+    bool serving = passthru_start(&pt, root);
+    um.g_free(root);
+    ASSERT(serving);
     ASSERT(plug(tb, 2, a.pty, false)); /* present before the station starts */
     char *station[] = {espprov, s_prov, s_p, profile, s_watch, s_json, NULL};
     ASSERT_EQ_INT(run_cmd(station, out, errf, &pid), 0);
@@ -343,6 +353,7 @@ TEST(station_provisions_boards_present_and_plugged_in)
     simproc_stop(&a);
     simproc_stop(&b);
     passthru_stop(&pt);
+    um.object_unref(tb);
     if (!first || !second) {
         char cmd[PATH_MAX + 64];
         snprintf(cmd, sizeof cmd, "sed 's/^/# /' %s %s", out, errf);
