@@ -214,13 +214,15 @@ static enum pv_ledger_reprovision on_ask(void *user, const char *port,
         run->prompting = true;
         cli_draw_clear(run);
         fflush(stdout);
-        fprintf(stderr,
-                "%s: board %s was provisioned as %s (attempt %lld, certificate %s, %s).\n"
-                "  renew: new key and certificate, the old one revoked; keep: keep its identity, "
-                "rewrite the rest; skip: leave it.\n"
-                "  renew, keep or skip? [r/k/s] ",
-                port, cur->mac, cur->device_id, (long long)cur->id, cur->cert_serial,
-                cur->ended_at);
+        if (tries == 0) {
+            fprintf(stderr,
+                    "%s: board %s was provisioned as %s (attempt %lld, certificate %s, %s).\n"
+                    "  renew: new key and certificate, the old one revoked; keep: keep its "
+                    "identity, rewrite the rest; skip: leave it.\n",
+                    port, cur->mac, cur->device_id, (long long)cur->id, cur->cert_serial,
+                    cur->ended_at);
+        }
+        fprintf(stderr, "  renew, keep or skip? [r/k/s] ");
         fflush(stderr);
         pthread_mutex_unlock(&run->lock);
         char line[32];

@@ -38,22 +38,25 @@ static void human_bytes(uint64_t n, char *out, size_t cap)
 
 static void slot_line(const struct cli_run *run, const struct cli_slot *s, char *line, size_t cap)
 {
-    int64_t now = cli_now_ms();
-    char bar[24] = "";
+    double secs = (double)(cli_now_ms() - s->start_ms) / 1000.0;
+    int used =
+        snprintf(line, cap, "%s%-14s %-17s %-18s %-7s", run->dry_run ? "dry run " : "", s->port,
+                 s->mac[0] ? s->mac : "-", s->id[0] ? s->id : "-", pv_job_phase_name(s->phase));
+    if (used < 0 || (size_t)used >= cap) {
+        return;
+    }
     if (s->total > 0) {
-        int fill = (int)(20 * (s->done > s->total ? s->total : s->done) / s->total);
+        uint64_t done = s->done > s->total ? s->total : s->done;
+        char bar[21];
+        int fill = (int)(20 * done / s->total);
         for (int i = 0; i < 20; i++) {
             bar[i] = i < fill ? '#' : '-';
         }
         bar[20] = '\0';
-        snprintf(line, cap, "%s%-14s %-17s %-7s [%s] %3d%% %5.1f s", run->dry_run ? "dry run " : "",
-                 s->port, s->mac[0] ? s->mac : "-", pv_job_phase_name(s->phase), bar,
-                 (int)(100 * (s->done > s->total ? s->total : s->done) / s->total),
-                 (double)(now - s->start_ms) / 1000.0);
+        snprintf(line + used, cap - (size_t)used, " [%s] %3d%% %5.1f s", bar,
+                 (int)(100 * done / s->total), secs);
     } else {
-        snprintf(line, cap, "%s%-14s %-17s %-7s %s %5.1f s", run->dry_run ? "dry run " : "",
-                 s->port, s->mac[0] ? s->mac : "-", pv_job_phase_name(s->phase), s->id,
-                 (double)(now - s->start_ms) / 1000.0);
+        snprintf(line + used, cap - (size_t)used, " %5.1f s", secs);
     }
 }
 
