@@ -5,7 +5,7 @@
  * station's libusb hotplug sees a real uevent and its worker talks to a real
  * (simulated) ROM loader. One board is plugged in before the station starts,
  * one while it runs; both get provisioned; SIGINT ends the station with a
- * summary and exit status 0.
+ * summary and exit status 0. Then --all-ports finds and renews both.
  *
  * Like test_usb_hotplug.c, it re-runs itself under umockdev-wrapper and loads
  * libumockdev at run time. espprov runs as a child in the same testbed
@@ -350,6 +350,16 @@ TEST(station_provisions_boards_present_and_plugged_in)
     kill(pid, SIGINT);
     status = -1;
     waitpid(pid, &status, 0);
+    /* The same two boards through --all-ports (renewed: they were seen). */
+    char out2[PATH_MAX + 32], err2[PATH_MAX + 32];
+    snprintf(out2, sizeof out2, "%s/out-all", dir);
+    snprintf(err2, sizeof err2, "%s/err-all", dir);
+    static char s_all[] = "--all-ports", s_repro[] = "--reprovision", s_renew[] = "renew";
+    char *all[] = {espprov, s_prov, s_p, profile, s_all, s_repro, s_renew, s_json, NULL};
+    int all_status = -1;
+    if (run_cmd(all, out2, err2, &pid) == 0) {
+        waitpid(pid, &all_status, 0);
+    }
     simproc_stop(&a);
     simproc_stop(&b);
     passthru_stop(&pt);
@@ -365,6 +375,9 @@ TEST(station_provisions_boards_present_and_plugged_in)
     EXPECT(file_has(out, "\"summary\": true, \"provisioned\": 2, \"failed\": 0"));
     EXPECT(file_has(errf, "/dev/ttyUSB1: board plugged in, starting"));
     EXPECT(file_has(errf, "tally: 2 provisioned, 0 failed, 0 in progress"));
+    EXPECT(WIFEXITED(all_status) && WEXITSTATUS(all_status) == 0);
+    EXPECT(file_has(out2, "\"summary\": true, \"provisioned\": 2, \"failed\": 0"));
+    EXPECT(file_has(out2, "\"reprovision\": \"renew\""));
     char app[PATH_MAX + 32];
     snprintf(app, sizeof app, "%s/demo-esp32-app.bin", fwdir);
     EXPECT(flash_has_file(flash_a, 0x10000, app));
