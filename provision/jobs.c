@@ -24,25 +24,19 @@ static int check_image(const struct pv_jobs_priv *pre, const struct job_blob *b,
     if (b->len < 8 || !(b->data[0] == 0xE9 || (esp8266 && b->data[0] == 0xEA))) {
         return PV_OK; /* not an app or bootloader image (data, a partition table ...) */
     }
+    /* The header says which chip (ESP32 family: the extended header's chip
+     * id; no extended header: ESP8266). */
     struct fl_image_info info;
     struct fl_error fe;
+    if (fl_image_parse(b->data, b->len, FL_CHIP_AUTO, &info, &fe) == FL_OK &&
+        info.chip != pre->chip) {
+        return pv_error_set(err, PV_ERR_INVALID, "use firmware built for this chip",
+                            "firmware at 0x%x was built for %s, the profile is for %s", b->offset,
+                            fl_chip_name(info.chip), chip_name);
+    }
     if (fl_image_parse(b->data, b->len, pre->chip, &info, &fe) != FL_OK) {
         return pv_error_set(err, PV_ERR_INVALID, "rebuild the firmware for this chip",
                             "firmware at 0x%x: %s", b->offset, fe.msg);
-    }
-    if (!esp8266) {
-        enum fl_chip guessed = FL_CHIP_AUTO;
-        struct fl_image_info any;
-        if (fl_image_parse(b->data, b->len, FL_CHIP_AUTO, &any, &fe) == FL_OK) {
-            guessed = any.chip;
-        }
-        if (guessed != pre->chip) {
-            return pv_error_set(err, PV_ERR_INVALID, "use firmware built for this chip",
-                                "firmware at 0x%x was built for %s (image chip id %u), the "
-                                "profile is for %s",
-                                b->offset, fl_chip_name(guessed), (unsigned)info.chip_id,
-                                chip_name);
-        }
     }
     if (!info.valid) {
         return pv_error_set(err, PV_ERR_INVALID, "rebuild or re-download the file",

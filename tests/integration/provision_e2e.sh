@@ -81,6 +81,13 @@ pv_fs c 0x290000 0x40000 c.fs
 pv_der2pem c.fs
 assert "esp32 stub: identity publishes over mTLS" deliver c.fs dev/c
 
+mkstub esp8266 "$T_TMP/stub8266.json"
+sed 's|"baud": 921600 }|"baud": 921600, "stub": "stub8266.json" }|' e8266.json >e8266s.json
+sim_start b2 esp8266 --mac 5c:cf:7f:00:00:b2
+check "esp8266 stub: provision" "$ESPPROV" provision -P e8266s.json -p "$T_TMP/b2.port" --json
+assert "esp8266 stub: verified by MD5" jqq -s 'map(select(.port)) | .[0].verified' "$T_TMP/out"
+assert "esp8266 stub: firmware at 0x0" flash_has b2 0x0 "$FW_DIR/demo-esp8266.bin"
+
 # ---- dry run --------------------------------------------------------------
 sim_start d esp32 --mac 24:0a:c4:00:00:d1
 before=$(md5sum <d.bin)
