@@ -74,6 +74,33 @@ run_and_kill "killed while connecting" 'any(.[]; .state == "running")'
 run_and_kill "killed after a mint" 'any(.[]; .state == "running" and .step == "minted")'
 run_and_kill "killed after a write" 'any(.[]; .state == "running" and (.step == "written" or .step == "verified")) or ([.[] | select(.state == "running")] | length) == 0 and length > 6'
 
+# ---- Ctrl-C: once, boards in flight finish; twice, they stop cleanly ------
+interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board has minted
+    local pid
+    for b in $BOARDS; do sim_reset "$b"; done
+    "$ESPPROV" provision -P k.json "${PORTS[@]}" --reprovision renew >"$1.out" 2>"$1.err" &
+    pid=$!
+    wait_for 60 sh -c "'$ESPPROV' ledger list -P k.json --json 2>/dev/null | jq -e 'any(.[]; .state == \"running\" and .step == \"minted\")' >/dev/null || ! kill -0 $pid"
+    kill -INT "$pid"
+    if [ "$2" = 2 ]; then sleep 0.3; kill -INT "$pid"; fi
+    wait "$pid"
+    echo $? >"$1.rc"
+}
+interrupt ctrlc-once 1
+assert "one Ctrl-C: exit status 0" [ "$(cat ctrlc-once.rc)" -eq 0 ]
+assert "one Ctrl-C: says what happens" grep -q 'stopping: no new board starts, boards in flight finish' ctrlc-once.err
+assert "one Ctrl-C: the boards in flight finished" [ "$(grep -c ' provisioned (' ctrlc-once.out)" -eq 3 ]
+assert "one Ctrl-C: summary printed" grep -q '^3 provisioned, 0 failed in' ctrlc-once.out
+invariants "after one Ctrl-C"
+interrupt ctrlc-twice 2
+assert "two Ctrl-C: exit status 1" [ "$(cat ctrlc-twice.rc)" -eq 1 ]
+assert "two Ctrl-C: says what happens" grep -q 'cancelling the boards in flight' ctrlc-twice.err
+assert "two Ctrl-C: result lines say cancelled" grep -q 'cancelled at write: cancelled' ctrlc-twice.out
+assert "two Ctrl-C: summary counts them" grep -Eq '^[0-9] provisioned, 0 failed, [1-3] cancelled in' ctrlc-twice.out
+assert "two Ctrl-C: ledger rows say cancelled, nothing more" \
+    [ "$(pv_ledger k.json | jq '[.[] | select(.error == "cancelled") | select(.state != "failed" or .step == "verified" or .step == "provisioned")] | length')" -eq 0 ]
+invariants "after two Ctrl-C"
+
 for b in $BOARDS; do sim_reset "$b"; done
 check "a re-run completes the batch" "$ESPPROV" provision -P k.json "${PORTS[@]}" --reprovision renew
 invariants "after the re-run"
