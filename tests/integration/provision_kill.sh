@@ -89,7 +89,7 @@ interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board has m
 interrupt ctrlc-once 1
 assert "one Ctrl-C: exit status 0" [ "$(cat ctrlc-once.rc)" -eq 0 ]
 assert "one Ctrl-C: says what happens" grep -q 'stopping: no new board starts, boards in flight finish' ctrlc-once.err
-assert "one Ctrl-C: the boards in flight finished" [ "$(grep -c ' provisioned (' ctrlc-once.out)" -eq 3 ]
+assert "one Ctrl-C: the boards in flight finished" [ "$(grep -c '  provisioned' ctrlc-once.out)" -eq 3 ]
 assert "one Ctrl-C: summary printed" grep -q '^3 provisioned, 0 failed in' ctrlc-once.out
 invariants "after one Ctrl-C"
 interrupt ctrlc-twice 2
