@@ -506,6 +506,7 @@ struct fl_region_result {
     uint64_t erase_len;
     uint64_t written;       /* bytes sent in FLASH(_DEFL)_DATA before compression */
     uint64_t sent;          /* data bytes actually sent (compressed or raw) */
+    uint64_t wire_bytes;    /* everything sent on the line for it (framing included) */
     bool compressed;        /* at least part went as a zlib stream */
     bool patched;           /* flash parameters in the header were rewritten */
     enum fl_verify_result verify;

@@ -198,6 +198,10 @@ int fl_read_crystal(struct fl_session *s, struct fl_error *err);
 /* ----- Flash operations (erase.c, write.c, md5.c) ----- */
 /* Erases [addr, addr+len) (sector aligned) with the loader's means. */
 int fl_erase_range(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_error *err);
+/* The same, skipped (and *was_blank set) when a flash MD5 shows the range is
+ * blank already: then it is also verified. */
+int fl_erase_unless_blank(struct fl_session *s, uint32_t addr, uint32_t len, bool *was_blank,
+                          struct fl_error *err);
 /* FL_OK when [addr, addr+len) fits the flash (and the ROM's 16 MB window). */
 int fl_check_range(struct fl_session *s, uint32_t addr, uint64_t len, struct fl_error *err);
 /* FL_OK when the flash MD5 of [addr, addr+len) equals `local`; else
@@ -207,6 +211,18 @@ int fl_compare_md5(struct fl_session *s, uint32_t addr, const uint8_t *data, siz
 int fl_md5_local(const uint8_t *data, size_t len, uint8_t md5[16]);
 int fl_sha256_local(const uint8_t *data, size_t len, uint8_t out[32]);
 bool fl_is_blank(const uint8_t *data, size_t len);
+
+/* ----- Writing (write.c: one chunk; region.c: whole regions) ----- */
+struct fl_wctx {
+    struct fl_session *s;
+    size_t index;          /* the caller's region index, for progress */
+    uint64_t done, total;  /* progress within the region */
+    struct fl_region_result *res;
+};
+/* Writes len bytes at sector-aligned addr with one FLASH(_DEFL)_BEGIN,
+ * compressed when the loader inflates and it pays. */
+int fl_write_chunk(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint32_t addr,
+                   struct fl_error *err);
 
 /* ----- Compression (compress.c) ----- */
 int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,

@@ -34,10 +34,11 @@ static void print_write_json(const struct flash_cli *c, const struct fl_region_r
         printf("%s{\"address\": %u, \"file\": ", i ? ", " : "", (unsigned)r->addr);
         cli_json_string(stdout, files[i]);
         printf(", \"size\": %llu, \"written\": %llu, \"sent\": %llu, \"compressed\": %s, "
-               "\"patched\": %s, \"verified\": \"%s\", \"md5\": \"%s\", \"seconds\": %.3f}",
+               "\"wire_bytes\": %llu, \"patched\": %s, \"verified\": \"%s\", \"md5\": \"%s\", "
+               "\"seconds\": %.3f}",
                (unsigned long long)r->len, (unsigned long long)r->written,
                (unsigned long long)r->sent, r->compressed ? "true" : "false",
-               r->patched ? "true" : "false", verify_text(r), md5, r->seconds);
+               (unsigned long long)r->wire_bytes, r->patched ? "true" : "false", verify_text(r), md5, r->seconds);
     }
     printf("], \"bytes_on_wire\": %llu, \"retries\": %llu}\n",
            (unsigned long long)c->s.stats.bytes_sent, (unsigned long long)c->s.stats.retries);

@@ -28,6 +28,8 @@ const char cli_flash_usage[] =
     "options:\n"
     "  -p, --port DEV         serial port (default $ESPPROV_PORT); rfc2217://HOST:PORT too\n"
     "  -b, --baud N           rate after connecting (default 460800 where the loader can)\n"
+    "      --connect-baud N   rate for the first SYNC (default 115200; ROMs autobaud, so an\n"
+    "                         ESP8266 ROM, which cannot change rate later, may take more)\n"
     "      --chip NAME        auto (default), esp8266, esp32, esp32s2, esp32s3, esp32c2,\n"
     "                         esp32c3, esp32c6, esp32h2\n"
     "      --before MODE      default-reset, usb-reset, no-reset, no-reset-no-sync\n"
@@ -56,6 +58,7 @@ enum {
     OPT_FREQ,
     OPT_SIZE,
     OPT_JSON,
+    OPT_CONNECT_BAUD,
 };
 
 int flash_fail(const struct fl_error *err)
@@ -217,7 +220,7 @@ int flash_connect(struct flash_cli *c)
     if (fl_session_open(&c->s, port, &err) != FL_OK || fl_connect(&c->s, &err) != FL_OK) {
         return flash_fail(&err);
     }
-    if (!c->baud_given) {
+    if (!c->baud_given && c->s.info.baud < 460800) {
         int rc = fl_change_baud(&c->s, 460800, &err);
         if (rc != FL_OK && rc != FL_ERR_UNSUPPORTED) {
             return flash_fail(&err);
@@ -316,6 +319,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
         {"flash-freq", required_argument, NULL, OPT_FREQ},
         {"flash-size", required_argument, NULL, OPT_SIZE},
         {"json", no_argument, NULL, OPT_JSON},
+        {"connect-baud", required_argument, NULL, OPT_CONNECT_BAUD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -331,13 +335,27 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->port = a;
             break;
         case 'b':
-            if (!flash_parse_u32("--baud", a, &v) || v < 300) {
-                *status = v < 300 ? cli_usage_error(u, "--baud: '%s' is not a baud rate", a)
-                                  : CLI_USAGE;
+            if (!flash_parse_u32("--baud", a, &v)) {
+                *status = CLI_USAGE;
+                return false;
+            }
+            if (v < 300) {
+                *status = cli_usage_error(u, "--baud: '%s' is not a baud rate", a);
                 return false;
             }
             c->baud = v;
             c->baud_given = true;
+            break;
+        case OPT_CONNECT_BAUD:
+            if (!flash_parse_u32("--connect-baud", a, &v)) {
+                *status = CLI_USAGE;
+                return false;
+            }
+            if (v < 300) {
+                *status = cli_usage_error(u, "--connect-baud: '%s' is not a baud rate", a);
+                return false;
+            }
+            c->opt.connect_baud = v;
             break;
         case OPT_CHIP:
             if (!fl_chip_parse(a, &c->opt.chip)) {
