@@ -76,10 +76,9 @@ int fl_erase_region(struct fl_session *s, uint32_t addr, uint32_t len, struct fl
 {
     TRY(fl_ensure_detected(s, err));
     if (addr % FL_SECTOR != 0 || len % FL_SECTOR != 0 || len == 0) {
-        return fl_error_set(err, FL_ERR_INVALID,
-                            "erase whole 4 KiB sectors: offset and size multiples of 0x1000",
-                            "cannot erase 0x%x bytes at 0x%08x: not 4 KiB aligned",
-                            (unsigned)len, (unsigned)addr);
+        return fl_error_set(
+            err, FL_ERR_INVALID, "erase whole 4 KiB sectors: offset and size multiples of 0x1000",
+            "cannot erase 0x%x bytes at 0x%08x: not 4 KiB aligned", (unsigned)len, (unsigned)addr);
     }
     TRY(fl_check_range(s, addr, len, err));
     if (!s->state->stub && fl_can(s, FL_ROM_ERASE_QUIRK)) {

@@ -52,15 +52,15 @@ enum fl_err {
     FL_ERR_PERM = -10,       /* permission denied opening the port */
     FL_ERR_BUSY = -11,       /* the port is held by another process */
     FL_ERR_NOMEM = -12,
-    FL_ERR_CANCELLED = -13,  /* the caller's cancel flag was raised */
+    FL_ERR_CANCELLED = -13, /* the caller's cancel flag was raised */
 };
 
 struct fl_error {
-    int code;             /* enum fl_err */
-    char msg[256];        /* "what failed: why" */
-    char hint[256];       /* what to try, or empty */
-    uint8_t opcode;       /* last command sent, when relevant */
-    uint8_t status[2];    /* loader status bytes (ROM: 1/code; stub: code/0) */
+    int code;          /* enum fl_err */
+    char msg[256];     /* "what failed: why" */
+    char hint[256];    /* what to try, or empty */
+    uint8_t opcode;    /* last command sent, when relevant */
+    uint8_t status[2]; /* loader status bytes (ROM: 1/code; stub: code/0) */
 };
 
 /* Stable text for a ROM (0x00-0x69) or stub (0xC0-0xFF) error code. */
@@ -103,10 +103,10 @@ struct fl_port_ops {
 
 struct fl_port {
     const struct fl_port_ops *ops;
-    char name[256];     /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
-    uint32_t baud;      /* current line rate */
-    bool has_lines;     /* false once set_lines reported FL_ERR_NO_LINES */
-    uint16_t usb_vid;   /* 0 when unknown (not USB, or remote) */
+    char name[256];   /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
+    uint32_t baud;    /* current line rate */
+    bool has_lines;   /* false once set_lines reported FL_ERR_NO_LINES */
+    uint16_t usb_vid; /* 0 when unknown (not USB, or remote) */
     uint16_t usb_pid;
 };
 
@@ -209,15 +209,15 @@ size_t fl_request_encode(uint8_t op, const uint8_t *data, size_t len, uint32_t c
 /* A parsed response frame. */
 struct fl_reply {
     uint8_t op;
-    uint16_t size;        /* the size field */
-    uint32_t value;       /* READ_REG result, SYNC magic */
-    const uint8_t *data;  /* payload (points into the frame) */
-    size_t data_len;      /* bytes after the 8-byte header */
-    size_t payload_len;   /* bytes before the status (as expected by the caller) */
-    uint8_t status[2];    /* status bytes 0 and 1 */
-    bool failed;          /* status byte 0 != 0 */
-    uint8_t code;         /* the error code: ROM byte 1, or the stub's byte 0 */
-    bool stub_code;       /* code is a stub code (0xC0..0xFF) */
+    uint16_t size;       /* the size field */
+    uint32_t value;      /* READ_REG result, SYNC magic */
+    const uint8_t *data; /* payload (points into the frame) */
+    size_t data_len;     /* bytes after the 8-byte header */
+    size_t payload_len;  /* bytes before the status (as expected by the caller) */
+    uint8_t status[2];   /* status bytes 0 and 1 */
+    bool failed;         /* status byte 0 != 0 */
+    uint8_t code;        /* the error code: ROM byte 1, or the stub's byte 0 */
+    bool stub_code;      /* code is a stub code (0xC0..0xFF) */
 };
 
 /*
@@ -261,7 +261,7 @@ int fl_timeout_for(int ms_per_mb, uint64_t bytes);
 
 /* ===== Flash parameters and firmware images ============================ */
 
-#define FL_PARAM_KEEP (-1)   /* leave the image header as it is */
+#define FL_PARAM_KEEP   (-1) /* leave the image header as it is */
 #define FL_PARAM_DETECT (-2) /* flash size: from the JEDEC id */
 
 enum fl_flash_mode { FL_MODE_QIO = 0, FL_MODE_QOUT = 1, FL_MODE_DIO = 2, FL_MODE_DOUT = 3 };
@@ -283,25 +283,25 @@ struct fl_image_segment {
 };
 
 struct fl_image_info {
-    enum fl_chip chip;      /* the format it parsed as (AUTO: guessed) */
-    uint8_t magic;          /* 0xE9, or 0xEA for an ESP8266 "v2" image */
-    uint8_t flash_mode;     /* header byte 2 */
-    uint8_t size_freq;      /* header byte 3: size << 4 | freq */
+    enum fl_chip chip;  /* the format it parsed as (AUTO: guessed) */
+    uint8_t magic;      /* 0xE9, or 0xEA for an ESP8266 "v2" image */
+    uint8_t flash_mode; /* header byte 2 */
+    uint8_t size_freq;  /* header byte 3: size << 4 | freq */
     uint32_t entry;
-    bool has_ext;           /* extended header (all chips but ESP8266) */
-    uint16_t chip_id;       /* image chip id (ext header) */
+    bool has_ext;     /* extended header (all chips but ESP8266) */
+    uint16_t chip_id; /* image chip id (ext header) */
     uint8_t wp_pin;
     uint16_t min_rev_full, max_rev_full;
     bool hash_appended;
     size_t nseg;
     struct fl_image_segment seg[FL_IMAGE_MAX_SEGMENTS];
-    uint8_t checksum;       /* stored */
-    uint8_t checksum_calc;  /* computed */
-    size_t digest_offset;   /* where the SHA-256 starts (= length it covers) */
-    bool sha_ok;            /* digest matches (when hash_appended) */
-    size_t image_len;       /* bytes the image occupies (checksum and digest included) */
-    bool valid;             /* checksum (and digest) correct */
-    uint32_t v2_irom_len;   /* ESP8266 v2 only: the irom segment's length */
+    uint8_t checksum;      /* stored */
+    uint8_t checksum_calc; /* computed */
+    size_t digest_offset;  /* where the SHA-256 starts (= length it covers) */
+    bool sha_ok;           /* digest matches (when hash_appended) */
+    size_t image_len;      /* bytes the image occupies (checksum and digest included) */
+    bool valid;            /* checksum (and digest) correct */
+    uint32_t v2_irom_len;  /* ESP8266 v2 only: the irom segment's length */
 };
 
 /*
@@ -351,9 +351,9 @@ void fl_stub_release(struct fl_stub *stub);
 /* ===== Sessions ======================================================== */
 
 enum fl_before {
-    FL_BEFORE_DEFAULT_RESET,  /* DTR/RTS reset into the bootloader, then SYNC */
-    FL_BEFORE_USB_RESET,      /* the chip's own USB-Serial/JTAG reset */
-    FL_BEFORE_NO_RESET,       /* board already in download mode: SYNC only */
+    FL_BEFORE_DEFAULT_RESET,    /* DTR/RTS reset into the bootloader, then SYNC */
+    FL_BEFORE_USB_RESET,        /* the chip's own USB-Serial/JTAG reset */
+    FL_BEFORE_NO_RESET,         /* board already in download mode: SYNC only */
     FL_BEFORE_NO_RESET_NO_SYNC, /* loader (or stub) already synced: no SYNC */
 };
 enum fl_after {
@@ -392,21 +392,21 @@ struct fl_hooks {
 };
 
 struct fl_options {
-    enum fl_chip chip;      /* FL_CHIP_AUTO: detect; else the board must be this */
+    enum fl_chip chip; /* FL_CHIP_AUTO: detect; else the board must be this */
     enum fl_before before;
     enum fl_after after;
-    uint32_t connect_baud;  /* rate for SYNC (default 115200) */
-    uint32_t baud;          /* raise to this after connecting (0: stay) */
-    const struct fl_stub *stub; /* upload and use this stub; NULL: ROM only.
-                                 * Borrowed: must outlive the session. */
-    bool no_compress;       /* never send zlib streams */
-    bool skip_unchanged;    /* do not write a region whose flash MD5 matches */
-    bool force;             /* write images built for another chip */
-    int connect_attempts;   /* reset+sync rounds (default 7) */
-    int flash_mode;         /* FL_PARAM_KEEP or enum fl_flash_mode */
-    int flash_freq;         /* FL_PARAM_KEEP or MHz */
-    int64_t flash_size;     /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
-                             * into bootloaders and told to the loader */
+    uint32_t connect_baud;       /* rate for SYNC (default 115200) */
+    uint32_t baud;               /* raise to this after connecting (0: stay) */
+    const struct fl_stub *stub;  /* upload and use this stub; NULL: ROM only.
+                                  * Borrowed: must outlive the session. */
+    bool no_compress;            /* never send zlib streams */
+    bool skip_unchanged;         /* do not write a region whose flash MD5 matches */
+    bool force;                  /* write images built for another chip */
+    int connect_attempts;        /* reset+sync rounds (default 7) */
+    int flash_mode;              /* FL_PARAM_KEEP or enum fl_flash_mode */
+    int flash_freq;              /* FL_PARAM_KEEP or MHz */
+    int64_t flash_size;          /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
+                                  * into bootloaders and told to the loader */
     enum fl_log_level log_level; /* most verbose level passed to hooks.log */
 };
 
@@ -421,15 +421,15 @@ struct fl_chip_info {
     bool has_security_info; /* GET_SECURITY_INFO answered */
     uint32_t security_flags;
     uint8_t flash_crypt_cnt;
-    bool secure_download;   /* Secure Download Mode (flags bit 2) */
+    bool secure_download; /* Secure Download Mode (flags bit 2) */
     bool mac_valid;
     uint8_t mac[6];
-    uint32_t jedec_id;      /* manufacturer | device << 8 (0: not read) */
-    uint32_t flash_size;    /* bytes (0: unknown) */
+    uint32_t jedec_id;       /* manufacturer | device << 8 (0: not read) */
+    uint32_t flash_size;     /* bytes (0: unknown) */
     bool flash_size_guessed; /* unknown JEDEC id: assumed 4 MB */
-    uint32_t crystal_mhz;   /* 0: unknown */
-    bool stub_running;      /* the flasher stub answers, not the ROM */
-    uint32_t baud;          /* current line rate */
+    uint32_t crystal_mhz;    /* 0: unknown */
+    bool stub_running;       /* the flasher stub answers, not the ROM */
+    uint32_t baud;           /* current line rate */
 };
 
 /* Counters for diagnostics (what a trace would show in aggregate). */
@@ -494,23 +494,23 @@ struct fl_region {
 };
 
 enum fl_verify_result {
-    FL_VERIFY_MD5,           /* flash MD5 matched what was written */
-    FL_VERIFY_UNAVAILABLE,   /* the loader cannot compute an MD5 (ESP8266 ROM) */
-    FL_VERIFY_UNCHANGED,     /* not written: the flash already held it (MD5) */
+    FL_VERIFY_MD5,         /* flash MD5 matched what was written */
+    FL_VERIFY_UNAVAILABLE, /* the loader cannot compute an MD5 (ESP8266 ROM) */
+    FL_VERIFY_UNCHANGED,   /* not written: the flash already held it (MD5) */
 };
 
 struct fl_region_result {
-    uint32_t addr;          /* as given */
-    uint64_t len;           /* as given */
-    uint32_t erase_start;   /* sector-aligned range that was erased */
+    uint32_t addr;        /* as given */
+    uint64_t len;         /* as given */
+    uint32_t erase_start; /* sector-aligned range that was erased */
     uint64_t erase_len;
-    uint64_t written;       /* bytes sent in FLASH(_DEFL)_DATA before compression */
-    uint64_t sent;          /* data bytes actually sent (compressed or raw) */
-    uint64_t wire_bytes;    /* everything sent on the line for it (framing included) */
-    bool compressed;        /* at least part went as a zlib stream */
-    bool patched;           /* flash parameters in the header were rewritten */
+    uint64_t written;    /* bytes sent in FLASH(_DEFL)_DATA before compression */
+    uint64_t sent;       /* data bytes actually sent (compressed or raw) */
+    uint64_t wire_bytes; /* everything sent on the line for it (framing included) */
+    bool compressed;     /* at least part went as a zlib stream */
+    bool patched;        /* flash parameters in the header were rewritten */
     enum fl_verify_result verify;
-    uint8_t md5[16];        /* MD5 of the data as written (padded) */
+    uint8_t md5[16]; /* MD5 of the data as written (padded) */
     double seconds;
 };
 
@@ -529,8 +529,7 @@ int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size
 
 /* Reads len bytes at addr into buf (stub: READ_FLASH with an MD5 check;
  * ESP32+ ROM: READ_FLASH_SLOW, 64 B per round trip; ESP8266 ROM: cannot). */
-int fl_read(struct fl_session *s, uint32_t addr, uint8_t *buf, size_t len,
-            struct fl_error *err);
+int fl_read(struct fl_session *s, uint32_t addr, uint8_t *buf, size_t len, struct fl_error *err);
 
 /* Erases [addr, addr+len), both 4 KiB aligned (stub: ERASE_REGION; ROM:
  * FLASH_BEGIN without data). */

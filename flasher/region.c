@@ -149,8 +149,10 @@ static int write_region(struct fl_session *s, const struct fl_region *r, size_t 
     if (rc == FL_OK && s->opt.skip_unchanged) {
         uint8_t flash[16];
         if (!can_md5) {
-            fl_log(s, FL_LOG_WARN, "cannot tell whether 0x%08x is unchanged without an MD5 "
-                   "(ESP8266 ROM): writing it", (unsigned)r->addr);
+            fl_log(s, FL_LOG_WARN,
+                   "cannot tell whether 0x%08x is unchanged without an MD5 "
+                   "(ESP8266 ROM): writing it",
+                   (unsigned)r->addr);
         } else if ((rc = fl_flash_md5(s, start, (uint32_t)plen, flash, err)) == FL_OK &&
                    memcmp(flash, res->md5, 16) == 0) {
             res->verify = FL_VERIFY_UNCHANGED;
@@ -180,8 +182,8 @@ static int write_region(struct fl_session *s, const struct fl_region *r, size_t 
                    (unsigned)it->len);
             rc = fl_erase_unless_blank(s, it->addr, it->len, &blank[i], err);
             if (rc == FL_OK) {
-                uint64_t in_region = it->addr - start + it->len > plen ? plen - (it->addr - start)
-                                                                       : it->len;
+                uint64_t in_region =
+                    it->addr - start + it->len > plen ? plen - (it->addr - start) : it->len;
                 w.done += in_region;
                 fl_progress(s, index, w.done < plen ? w.done : plen, plen);
             }
@@ -239,9 +241,8 @@ int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size
             uint64_t end_sector = (end + FL_SECTOR - 1) / FL_SECTOR * FL_SECTOR;
             uint32_t next = order[i + 1]->addr;
             if (end > next) {
-                rc = fl_error_set(err, FL_ERR_INVALID, NULL,
-                                  "regions at 0x%08x and 0x%08x overlap", (unsigned)r->addr,
-                                  (unsigned)next);
+                rc = fl_error_set(err, FL_ERR_INVALID, NULL, "regions at 0x%08x and 0x%08x overlap",
+                                  (unsigned)r->addr, (unsigned)next);
             } else if (end_sector > (next & ~(FL_SECTOR - 1))) {
                 rc = fl_error_set(err, FL_ERR_INVALID,
                                   "a write erases whole 4 KiB sectors: merge the two files into "
@@ -255,8 +256,7 @@ int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size
     for (size_t i = 0; i < n && rc == FL_OK; i++) {
         size_t index = (size_t)(order[i] - regions);
         rc = write_region(s, order[i], index, &results[index], err);
-        if (rc == FL_ERR_TIMEOUT || rc == FL_ERR_ROM || rc == FL_ERR_PROTO ||
-            rc == FL_ERR_VERIFY) {
+        if (rc == FL_ERR_TIMEOUT || rc == FL_ERR_ROM || rc == FL_ERR_PROTO || rc == FL_ERR_VERIFY) {
             /* Rewriting a whole region is always safe: the region is erased
              * again and checked again. Once. */
             fl_log(s, FL_LOG_WARN, "writing 0x%08x failed (%s); reconnecting to write it again",

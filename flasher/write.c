@@ -53,8 +53,9 @@ static int send_block(struct fl_wctx *w, uint8_t op, const uint8_t *block, size_
             /* A stub reports a write error with the reply to the next block. */
             snprintf(msg, sizeof msg, "writing block %u at 0x%08x: %s%s", (unsigned)seq,
                      (unsigned)addr, e.msg,
-                     s->state->stub && rc == FL_ERR_ROM ? " (the stub reports errors one block late)"
-                                                        : "");
+                     s->state->stub && rc == FL_ERR_ROM
+                         ? " (the stub reports errors one block late)"
+                         : "");
             memcpy(err->msg, msg, sizeof msg);
         }
     }
@@ -158,8 +159,8 @@ static int write_deflated(struct fl_wctx *w, const uint8_t *z, size_t zlen, uint
         }
         /* Time follows what the block expands to, not its wire size. */
         int t = stub ? FL_T_DEFAULT : fl_timeout_for(FL_T_ERASE_WRITE_PER_MB, sizes[seq]);
-        rc = send_block(w, FL_OP_FLASH_DEFL_DATA, z + off, n, seq,
-                        t, addr + (uint32_t)inflated, err);
+        rc = send_block(w, FL_OP_FLASH_DEFL_DATA, z + off, n, seq, t, addr + (uint32_t)inflated,
+                        err);
         if (rc == FL_OK) {
             if (stub) {
                 s->state->carry_timeout_ms = stub_carry(sizes[seq]);
@@ -178,7 +179,7 @@ static int write_deflated(struct fl_wctx *w, const uint8_t *z, size_t zlen, uint
 }
 
 int fl_write_chunk(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint32_t addr,
-                       struct fl_error *err)
+                   struct fl_error *err)
 {
     struct fl_session *s = w->s;
     if (!s->opt.no_compress && fl_can(s, FL_ROM_DEFL)) {
@@ -194,4 +195,3 @@ int fl_write_chunk(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint32_
     }
     return write_raw(w, data, len, addr, err);
 }
-

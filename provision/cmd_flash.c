@@ -194,7 +194,8 @@ int flash_connect(struct flash_cli *c)
         port = (env != NULL && env[0] != '\0') ? env : NULL;
     }
     if (port == NULL) {
-        return cli_usage_error(cli_flash_usage, "no serial port: give -p/--port or set ESPPROV_PORT");
+        return cli_usage_error(cli_flash_usage,
+                               "no serial port: give -p/--port or set ESPPROV_PORT");
     }
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
@@ -205,14 +206,15 @@ int flash_connect(struct flash_cli *c)
         c->opt.stub = &c->stub;
     }
     int v = c->ctx->verbosity;
-    c->opt.log_level = v < 0 ? FL_LOG_ERROR : v == 0 ? FL_LOG_WARN : v == 1 ? FL_LOG_INFO
-                                                        : v == 2           ? FL_LOG_DEBUG
-                                                                           : FL_LOG_TRACE;
+    c->opt.log_level = v < 0    ? FL_LOG_ERROR
+                       : v == 0 ? FL_LOG_WARN
+                       : v == 1 ? FL_LOG_INFO
+                       : v == 2 ? FL_LOG_DEBUG
+                                : FL_LOG_TRACE;
     /* An explicit rate the loader cannot do is worth a warning; the
      * default one is just a try. */
     c->opt.baud = c->baud_given ? c->baud : 0;
-    struct fl_hooks hooks = {
-        .user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
+    struct fl_hooks hooks = {.user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
     if (fl_session_init(&c->s, &c->opt, &hooks, &err) != FL_OK) {
         return flash_fail(&err);
     }
@@ -281,8 +283,8 @@ static int cmd_info(struct flash_cli *c, int argc, char **argv)
                "\"flash_size_guessed\": %s, \"jedec_id\": \"0x%06x\", \"baud\": %u, "
                "\"secure_download\": %s}\n",
                loader, mac, (unsigned)i->crystal_mhz, (unsigned)i->flash_size,
-               i->flash_size_guessed ? "true" : "false", (unsigned)i->jedec_id,
-               (unsigned)i->baud, i->secure_download ? "true" : "false");
+               i->flash_size_guessed ? "true" : "false", (unsigned)i->jedec_id, (unsigned)i->baud,
+               i->secure_download ? "true" : "false");
     } else {
         printf("chip:     %s (%s)\n", i->name, i->stub_running ? "flasher stub" : "ROM loader");
         printf("mac:      %s\n", mac);
@@ -410,8 +412,10 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             } else if (fl_flash_size_parse(a, &size)) {
                 c->opt.flash_size = size;
             } else {
-                *status = cli_usage_error(u, "--flash-size: '%s' is not keep, detect or a size "
-                                             "like 4MB", a);
+                *status = cli_usage_error(u,
+                                          "--flash-size: '%s' is not keep, detect or a size "
+                                          "like 4MB",
+                                          a);
                 return false;
             }
             break;

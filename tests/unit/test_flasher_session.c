@@ -521,12 +521,12 @@ TEST_MAIN(RUN(connect_esp32_rom); RUN(connect_esp8266_rom_skips_security_info);
           RUN(lost_syncs_are_retried); RUN(wrong_boot_mode_is_diagnosed);
           RUN(download_mode_without_answers_is_diagnosed);
           RUN(port_without_lines_warns_once_and_still_syncs);
-          RUN(silence_without_lines_says_what_to_do); RUN(silent_board_times_out_on_the_virtual_clock);
-          RUN(stray_frames_and_junk_are_skipped); RUN(esp32_rom_sparse_compressed_write);
-          RUN(esp8266_rom_write_keeps_neighbours); RUN(checksum_error_is_retried);
-          RUN(compressed_block_timeout_follows_inflated_size);
+          RUN(silence_without_lines_says_what_to_do);
+          RUN(silent_board_times_out_on_the_virtual_clock); RUN(stray_frames_and_junk_are_skipped);
+          RUN(esp32_rom_sparse_compressed_write); RUN(esp8266_rom_write_keeps_neighbours);
+          RUN(checksum_error_is_retried); RUN(compressed_block_timeout_follows_inflated_size);
           RUN(skip_unchanged_and_sector_sharing); RUN(image_for_another_chip_needs_force);
           RUN(bootloader_header_patched_at_its_offset); RUN(stub_upload_write_read_erase);
-          RUN(stub_write_error_is_retried_once);
-          RUN(stub_write_error_that_persists_is_reported); RUN(rom_read_and_limits);
-          RUN(esp8266_rom_cannot_read_or_md5); RUN(cancel_stops_between_blocks);)
+          RUN(stub_write_error_is_retried_once); RUN(stub_write_error_that_persists_is_reported);
+          RUN(rom_read_and_limits); RUN(esp8266_rom_cannot_read_or_md5);
+          RUN(cancel_stops_between_blocks);)
