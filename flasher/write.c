@@ -14,7 +14,7 @@
 /*
  * Resending one block helps against a block spoiled on the way (the loader
  * says: malformed, bad length, bad checksum). After a silent loss only the
- * ROM can take the block again (it places blocks by sequence number); a stub
+ * ROM gets the block again (as esptool does; MD5 checks the outcome); a stub
  * may already have consumed it, so that case goes to the region retry.
  */
 static bool retryable(const struct fl_session *s, int rc, const struct fl_error *e)
