@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fl_port; /* a serial link (see Transport, at the end) */
+
 /* ===== Errors ========================================================== */
 
 enum fl_err {
@@ -67,58 +69,6 @@ struct fl_error {
 const char *fl_status_text(bool stub, uint8_t code);
 /* A short name for an enum fl_err value ("timeout", "ROM error", ...). */
 const char *fl_strerror(int code);
-
-/* ===== Transport ======================================================= */
-
-/*
- * A serial link to one board. Concrete ports embed `struct fl_port` as their
- * first member. Time belongs to the port so a test transport controls the
- * clock. All functions return FL_OK or a negative fl_err and fill `err`.
- */
-struct fl_port;
-struct fl_error;
-
-struct fl_port_ops {
-    /* Reads up to len bytes, waiting at most timeout_ms for the first one.
-     * Returns the number of bytes read (0 = timed out) or a negative error. */
-    int (*read)(struct fl_port *port, uint8_t *buf, size_t len, int timeout_ms,
-                struct fl_error *err);
-    /* Writes all len bytes (blocking) or fails. */
-    int (*write)(struct fl_port *port, const uint8_t *buf, size_t len, struct fl_error *err);
-    /* Changes the line rate (any rate the port can do, not only Bxxx). */
-    int (*set_baud)(struct fl_port *port, uint32_t baud, struct fl_error *err);
-    /* Sets DTR and RTS together (asserted = true = line driven low), in one
-     * step where the port allows. FL_ERR_NO_LINES when it has no modem lines. */
-    int (*set_lines)(struct fl_port *port, bool dtr, bool rts, struct fl_error *err);
-    /* Discards unread input. */
-    int (*flush_input)(struct fl_port *port, struct fl_error *err);
-    /* Waits until written bytes have left the host. */
-    int (*drain)(struct fl_port *port, struct fl_error *err);
-    /* Monotonic milliseconds, and a sleep on the same clock. */
-    int64_t (*now_ms)(struct fl_port *port);
-    void (*sleep_ms)(struct fl_port *port, int ms);
-    /* Closes and frees the port. */
-    void (*close)(struct fl_port *port);
-};
-
-struct fl_port {
-    const struct fl_port_ops *ops;
-    char name[256];   /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
-    uint32_t baud;    /* current line rate */
-    bool has_lines;   /* false once set_lines reported FL_ERR_NO_LINES */
-    uint16_t usb_vid; /* 0 when unknown (not USB, or remote) */
-    uint16_t usb_pid;
-};
-
-/*
- * Opens a port: "rfc2217://host:port" for a remote serial server (baud and
- * DTR/RTS travel over the telnet COM-port option), anything else as a local
- * tty (raw 8N1, no flow control, HUPCL off). Starts at `baud`. The port's
- * errors carry the known fixes (permission: the dialout group; busy: which
- * process holds it).
- */
-int fl_port_open(const char *name, uint32_t baud, struct fl_port **out, struct fl_error *err);
-void fl_port_close(struct fl_port *port);
 
 /* ===== Chips =========================================================== */
 
@@ -553,5 +503,57 @@ int fl_finish(struct fl_session *s, struct fl_error *err);
 /* After a failure: sets board and port back to the connect rate (when they
  * were raised) without resetting anything. Best effort; FL_OK if nothing to do. */
 int fl_restore_baud(struct fl_session *s, struct fl_error *err);
+
+/* ===== Transport ======================================================= */
+
+/*
+ * A serial link to one board. Concrete ports embed `struct fl_port` as their
+ * first member. Time belongs to the port so a test transport controls the
+ * clock. All functions return FL_OK or a negative fl_err and fill `err`.
+ */
+struct fl_port;
+struct fl_error;
+
+struct fl_port_ops {
+    /* Reads up to len bytes, waiting at most timeout_ms for the first one.
+     * Returns the number of bytes read (0 = timed out) or a negative error. */
+    int (*read)(struct fl_port *port, uint8_t *buf, size_t len, int timeout_ms,
+                struct fl_error *err);
+    /* Writes all len bytes (blocking) or fails. */
+    int (*write)(struct fl_port *port, const uint8_t *buf, size_t len, struct fl_error *err);
+    /* Changes the line rate (any rate the port can do, not only Bxxx). */
+    int (*set_baud)(struct fl_port *port, uint32_t baud, struct fl_error *err);
+    /* Sets DTR and RTS together (asserted = true = line driven low), in one
+     * step where the port allows. FL_ERR_NO_LINES when it has no modem lines. */
+    int (*set_lines)(struct fl_port *port, bool dtr, bool rts, struct fl_error *err);
+    /* Discards unread input. */
+    int (*flush_input)(struct fl_port *port, struct fl_error *err);
+    /* Waits until written bytes have left the host. */
+    int (*drain)(struct fl_port *port, struct fl_error *err);
+    /* Monotonic milliseconds, and a sleep on the same clock. */
+    int64_t (*now_ms)(struct fl_port *port);
+    void (*sleep_ms)(struct fl_port *port, int ms);
+    /* Closes and frees the port. */
+    void (*close)(struct fl_port *port);
+};
+
+struct fl_port {
+    const struct fl_port_ops *ops;
+    char name[256];     /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
+    uint32_t baud;      /* current line rate */
+    bool has_lines;     /* false once set_lines reported FL_ERR_NO_LINES */
+    uint16_t usb_vid;   /* 0 when unknown (not USB, or remote) */
+    uint16_t usb_pid;
+};
+
+/*
+ * Opens a port: "rfc2217://host:port" for a remote serial server (baud and
+ * DTR/RTS travel over the telnet COM-port option), anything else as a local
+ * tty (raw 8N1, no flow control, HUPCL off). Starts at `baud`. The port's
+ * errors carry the known fixes (permission: the dialout group; busy: which
+ * process holds it).
+ */
+int fl_port_open(const char *name, uint32_t baud, struct fl_port **out, struct fl_error *err);
+void fl_port_close(struct fl_port *port);
 
 #endif
