@@ -45,6 +45,10 @@ static int send_block(struct fl_wctx *w, uint8_t op, const uint8_t *block, size_
         s->stats.retries++;
         fl_log(s, FL_LOG_WARN, "block %u at 0x%08x: %s; sending it again", (unsigned)seq,
                (unsigned)addr, e.msg);
+        /* A late reply to the first try must not pass for the second's. */
+        if (rc == FL_ERR_TIMEOUT && (rc = fl_flush_input(s, &e)) != FL_OK) {
+            break;
+        }
     }
     if (rc != FL_OK) {
         if (err != NULL) {
