@@ -109,8 +109,8 @@ bool fl_can(const struct fl_session *s, unsigned cap)
 {
     const struct fl_session_state *st = s->state;
     if (st->stub) {
-        const unsigned stub_caps = FL_ROM_SPI_ATTACH | FL_ROM_SET_PARAMS | FL_ROM_MD5 |
-                                   FL_ROM_DEFL | FL_ROM_CHANGE_BAUD;
+        const unsigned stub_caps =
+            FL_ROM_SPI_ATTACH | FL_ROM_SET_PARAMS | FL_ROM_MD5 | FL_ROM_DEFL | FL_ROM_CHANGE_BAUD;
         if (cap == FL_ROM_SECURITY_INFO) {
             return st->target && (st->target->rom_caps & FL_ROM_SECURITY_INFO);
         }
@@ -194,9 +194,8 @@ int fl_send_command(struct fl_session *s, uint8_t op, const uint8_t *data, size_
     return send_request(s, n, err);
 }
 
-int fl_command(struct fl_session *s, uint8_t op, const uint8_t *data, size_t len,
-               uint32_t checksum, size_t payload_len, int timeout_ms, struct fl_reply *reply,
-               struct fl_error *err)
+int fl_command(struct fl_session *s, uint8_t op, const uint8_t *data, size_t len, uint32_t checksum,
+               size_t payload_len, int timeout_ms, struct fl_reply *reply, struct fl_error *err)
 {
     TRY(fl_send_command(s, op, data, len, checksum, err));
     return fl_wait_reply(s, op, payload_len, timeout_ms, reply, err);

@@ -4,8 +4,7 @@
 
 #include "flasher/flasher_priv.h"
 
-int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
-               struct fl_error *err)
+int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, struct fl_error *err)
 {
     uLongf cap = compressBound((uLong)len);
     uint8_t *buf = malloc(cap);
@@ -22,8 +21,8 @@ int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
     return FL_OK;
 }
 
-int fl_inflated_sizes(const uint8_t *z, size_t zlen, size_t block, uint32_t *sizes,
-                      size_t nblocks, struct fl_error *err)
+int fl_inflated_sizes(const uint8_t *z, size_t zlen, size_t block, uint32_t *sizes, size_t nblocks,
+                      struct fl_error *err)
 {
     z_stream zs = {0};
     if (inflateInit(&zs) != Z_OK) {

@@ -23,10 +23,11 @@ static const struct strategy unix_strategies[] = {
     {FL_RESET_CLASSIC, 550},
 };
 /* Over RFC 2217 each line change is its own message: no "tight" ordering. */
-static const struct strategy remote_strategies[] = {{FL_RESET_CLASSIC, 50}, {FL_RESET_CLASSIC, 550}};
+static const struct strategy remote_strategies[] = {{FL_RESET_CLASSIC, 50},
+                                                    {FL_RESET_CLASSIC, 550}};
 static const struct strategy usb_strategies[] = {{FL_RESET_USB_JTAG, 0}};
 
-#define SYNC_TRIES 5
+#define SYNC_TRIES    5
 #define SYNC_DRAIN_MS 100
 
 static void report_no_lines(struct fl_session *s)
@@ -156,7 +157,8 @@ static int sync_loop(struct fl_session *s, struct fl_error *err)
 {
     struct fl_session_state *st = s->state;
     struct fl_port *port = st->port;
-    bool do_reset = s->opt.before == FL_BEFORE_DEFAULT_RESET || s->opt.before == FL_BEFORE_USB_RESET;
+    bool do_reset =
+        s->opt.before == FL_BEFORE_DEFAULT_RESET || s->opt.before == FL_BEFORE_USB_RESET;
     const struct strategy *list = unix_strategies;
     size_t nlist = sizeof unix_strategies / sizeof unix_strategies[0];
     bool usb_jtag = port->usb_vid == 0x303A && port->usb_pid == 0x1001;
@@ -279,8 +281,9 @@ int fl_recover(struct fl_session *s, struct fl_error *err)
         if (st->stub != was_stub) {
             /* A reset put the ROM back, which autobauded on our SYNC at the
              * current rate: start the stub again without touching the rate. */
-            fl_log(s, FL_LOG_WARN, "the board was reset (the flasher stub is gone): "
-                                   "starting it again");
+            fl_log(s, FL_LOG_WARN,
+                   "the board was reset (the flasher stub is gone): "
+                   "starting it again");
             TRY(fl_identify(s, true, err));
             if (s->opt.stub != NULL) {
                 TRY(fl_run_stub(s, s->opt.stub, err));

@@ -77,8 +77,8 @@ int fl_identify(struct fl_session *s, bool synced, struct fl_error *err)
                                 "unknown chip (detect magic 0x%08x)", (unsigned)magic);
         }
         t = fl_target_by_chip(s->opt.chip);
-        fl_log(s, FL_LOG_WARN, "unknown detect magic 0x%08x, trusting --chip %s",
-               (unsigned)magic, t->name);
+        fl_log(s, FL_LOG_WARN, "unknown detect magic 0x%08x, trusting --chip %s", (unsigned)magic,
+               t->name);
     } else if (s->opt.chip != FL_CHIP_AUTO && t->chip != s->opt.chip) {
         return fl_error_set(err, FL_ERR_INVALID, "use --chip auto, or the port of the right board",
                             "this board is an %s, not the %s given with --chip", t->name,

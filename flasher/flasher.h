@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fl_port; /* a serial link (see Transport, at the end) */
+
 /* ===== Errors ========================================================== */
 
 enum fl_err {
@@ -52,21 +54,455 @@ enum fl_err {
     FL_ERR_PERM = -10,       /* permission denied opening the port */
     FL_ERR_BUSY = -11,       /* the port is held by another process */
     FL_ERR_NOMEM = -12,
-    FL_ERR_CANCELLED = -13,  /* the caller's cancel flag was raised */
+    FL_ERR_CANCELLED = -13, /* the caller's cancel flag was raised */
 };
 
 struct fl_error {
-    int code;             /* enum fl_err */
-    char msg[256];        /* "what failed: why" */
-    char hint[256];       /* what to try, or empty */
-    uint8_t opcode;       /* last command sent, when relevant */
-    uint8_t status[2];    /* loader status bytes (ROM: 1/code; stub: code/0) */
+    int code;          /* enum fl_err */
+    char msg[256];     /* "what failed: why" */
+    char hint[256];    /* what to try, or empty */
+    uint8_t opcode;    /* last command sent, when relevant */
+    uint8_t status[2]; /* loader status bytes (ROM: 1/code; stub: code/0) */
 };
 
 /* Stable text for a ROM (0x00-0x69) or stub (0xC0-0xFF) error code. */
 const char *fl_status_text(bool stub, uint8_t code);
 /* A short name for an enum fl_err value ("timeout", "ROM error", ...). */
 const char *fl_strerror(int code);
+
+/* ===== Chips =========================================================== */
+
+enum fl_chip {
+    FL_CHIP_AUTO = 0, /* "detect it" in options; "unknown" in results */
+    FL_CHIP_ESP8266,
+    FL_CHIP_ESP32,
+    FL_CHIP_ESP32S2,
+    FL_CHIP_ESP32S3,
+    FL_CHIP_ESP32C2,
+    FL_CHIP_ESP32C3,
+    FL_CHIP_ESP32C6,
+    FL_CHIP_ESP32H2,
+    FL_CHIP_COUNT
+};
+
+/* Display name ("ESP32-S3"); "auto" for FL_CHIP_AUTO. Never NULL. */
+const char *fl_chip_name(enum fl_chip chip);
+/* Parses "auto", "esp32s3", "esp32-s3", "ESP32-S3" (case-insensitive). */
+bool fl_chip_parse(const char *text, enum fl_chip *out);
+/* Flash offset of the second-stage bootloader (where flash parameters are
+ * patched): 0x1000 on ESP32/S2, 0x0 elsewhere. */
+uint32_t fl_chip_bootloader_offset(enum fl_chip chip);
+
+/* ===== Protocol building blocks ======================================== */
+/* Exposed for tests, fuzzers and tools; a session uses them internally. */
+
+enum fl_op {
+    FL_OP_FLASH_BEGIN = 0x02,
+    FL_OP_FLASH_DATA = 0x03,
+    FL_OP_FLASH_END = 0x04,
+    FL_OP_MEM_BEGIN = 0x05,
+    FL_OP_MEM_END = 0x06,
+    FL_OP_MEM_DATA = 0x07,
+    FL_OP_SYNC = 0x08,
+    FL_OP_WRITE_REG = 0x09,
+    FL_OP_READ_REG = 0x0A,
+    FL_OP_SPI_SET_PARAMS = 0x0B,
+    FL_OP_SPI_ATTACH = 0x0D,
+    FL_OP_READ_FLASH_SLOW = 0x0E,
+    FL_OP_CHANGE_BAUDRATE = 0x0F,
+    FL_OP_FLASH_DEFL_BEGIN = 0x10,
+    FL_OP_FLASH_DEFL_DATA = 0x11,
+    FL_OP_FLASH_DEFL_END = 0x12,
+    FL_OP_SPI_FLASH_MD5 = 0x13,
+    FL_OP_GET_SECURITY_INFO = 0x14,
+    FL_OP_ERASE_FLASH = 0xD0,
+    FL_OP_ERASE_REGION = 0xD1,
+    FL_OP_READ_FLASH = 0xD2,
+    FL_OP_RUN_USER_CODE = 0xD3,
+};
+
+/* "FLASH_BEGIN", ...; "0xNN" style text is not produced: unknown -> "?". */
+const char *fl_op_name(uint8_t op);
+
+/* SLIP: 0xC0 frames, 0xDB escapes. `out` must hold 2 * len + 2 bytes.
+ * Returns the number of bytes written. */
+size_t fl_slip_encode(const uint8_t *in, size_t len, uint8_t *out);
+
+enum fl_slip_event {
+    FL_SLIP_NONE,  /* all input consumed, no frame finished yet */
+    FL_SLIP_FRAME, /* a frame is in buf[0..len) until the next call */
+    FL_SLIP_JUNK,  /* the consumed bytes were outside any frame (boot log, noise) */
+    FL_SLIP_BAD,   /* a frame was dropped: bad escape or longer than cap */
+};
+
+/* An incremental decoder over a caller-provided buffer (the frame limit). */
+struct fl_slip_decoder {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    int state;
+};
+void fl_slip_decoder_init(struct fl_slip_decoder *dec, uint8_t *buf, size_t cap);
+/* Consumes input up to and including the next event; returns the number of
+ * bytes consumed (for FL_SLIP_JUNK: exactly the junk bytes, in[0..n)). */
+size_t fl_slip_decode(struct fl_slip_decoder *dec, const uint8_t *in, size_t len,
+                      enum fl_slip_event *event);
+
+/* The 8-bit data checksum: 0xEF XOR every byte. */
+uint8_t fl_checksum(const uint8_t *data, size_t len);
+
+/* Builds an unescaped request (direction 0, op, size, checksum, data) in
+ * `out` (8 + len bytes). Returns 8 + len; len must be <= 65535. */
+size_t fl_request_encode(uint8_t op, const uint8_t *data, size_t len, uint32_t checksum,
+                         uint8_t *out);
+
+/* A parsed response frame. */
+struct fl_reply {
+    uint8_t op;
+    uint16_t size;       /* the size field */
+    uint32_t value;      /* READ_REG result, SYNC magic */
+    const uint8_t *data; /* payload (points into the frame) */
+    size_t data_len;     /* bytes after the 8-byte header */
+    size_t payload_len;  /* bytes before the status (as expected by the caller) */
+    uint8_t status[2];   /* status bytes 0 and 1 */
+    bool failed;         /* status byte 0 != 0 */
+    uint8_t code;        /* the error code: ROM byte 1, or the stub's byte 0 */
+    bool stub_code;      /* code is a stub code (0xC0..0xFF) */
+};
+
+/*
+ * Parses a decoded frame as a response carrying `payload_len` bytes before
+ * its status. The status is read at data[payload_len] (so trailing bytes and
+ * 2- vs 4-byte status both work); a frame too short for that has its status
+ * at data[0] (an error reply without payload). Returns FL_OK, or FL_ERR_PROTO
+ * for anything that is not a response (direction != 1, < 10 bytes).
+ */
+int fl_reply_parse(const uint8_t *frame, size_t len, size_t payload_len, struct fl_reply *out);
+
+/*
+ * The ESP8266 ROM erase-size workaround (esptool's formula): the ROM erases
+ * min(x, t) + x sectors for x requested; this returns the erase size to send
+ * so that `size` bytes at `offset` are covered.
+ */
+uint32_t fl_esp8266_erase_size(uint32_t offset, uint32_t size);
+
+/*
+ * Write planning: how a region is split so that runs of whole 0xFF sectors
+ * are erased but not sent. `len` bytes at sector-aligned `addr`; the items
+ * come erases first, then writes, each kind in ascending order (a write's
+ * FLASH_BEGIN erases only its own sectors, so gaps must be erased apart).
+ */
+struct fl_plan_item {
+    uint32_t addr; /* sector aligned */
+    uint32_t len;  /* whole sectors, except the tail of the last write */
+    bool write;    /* false: erase only (a run of 0xFF sectors) */
+};
+enum fl_plan_flags {
+    FL_PLAN_COMPRESSED = 1 << 0,  /* gaps cost little on the wire: skip only long ones */
+    FL_PLAN_ESP8266_ROM = 1 << 1, /* keep the erase-size bug from erasing past the end */
+};
+/* `items` must hold fl_plan_max_items(len) entries. Returns the count. */
+size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, unsigned flags,
+                      struct fl_plan_item *items);
+size_t fl_plan_max_items(size_t len);
+
+/* Timeout for an operation over `bytes` at `ms_per_mb` (min 3 s). */
+int fl_timeout_for(int ms_per_mb, uint64_t bytes);
+
+/* ===== Flash parameters and firmware images ============================ */
+
+#define FL_PARAM_KEEP   (-1) /* leave the image header as it is */
+#define FL_PARAM_DETECT (-2) /* flash size: from the JEDEC id */
+
+enum fl_flash_mode { FL_MODE_QIO = 0, FL_MODE_QOUT = 1, FL_MODE_DIO = 2, FL_MODE_DOUT = 3 };
+
+/* "qio"... or NULL for an unknown value. */
+const char *fl_flash_mode_name(int mode);
+bool fl_flash_mode_parse(const char *text, int *mode);
+/* "40m" -> 40 (MHz). Accepted values depend on the chip (see image.c). */
+bool fl_flash_freq_parse(const char *text, int *mhz);
+/* "4MB", "512KB", "4M" -> bytes (power of two, 256 KiB..128 MiB). */
+bool fl_flash_size_parse(const char *text, uint32_t *bytes);
+
+#define FL_IMAGE_MAX_SEGMENTS 16
+
+struct fl_image_segment {
+    uint32_t load_addr;
+    uint32_t len;
+    uint32_t file_offset; /* of the segment data */
+};
+
+struct fl_image_info {
+    enum fl_chip chip;  /* the format it parsed as (AUTO: guessed) */
+    uint8_t magic;      /* 0xE9, or 0xEA for an ESP8266 "v2" image */
+    uint8_t flash_mode; /* header byte 2 */
+    uint8_t size_freq;  /* header byte 3: size << 4 | freq */
+    uint32_t entry;
+    bool has_ext;     /* extended header (all chips but ESP8266) */
+    uint16_t chip_id; /* image chip id (ext header) */
+    uint8_t wp_pin;
+    uint16_t min_rev_full, max_rev_full;
+    bool hash_appended;
+    size_t nseg;
+    struct fl_image_segment seg[FL_IMAGE_MAX_SEGMENTS];
+    uint8_t checksum;      /* stored */
+    uint8_t checksum_calc; /* computed */
+    size_t digest_offset;  /* where the SHA-256 starts (= length it covers) */
+    bool sha_ok;           /* digest matches (when hash_appended) */
+    size_t image_len;      /* bytes the image occupies (checksum and digest included) */
+    bool valid;            /* checksum (and digest) correct */
+    uint32_t v2_irom_len;  /* ESP8266 v2 only: the irom segment's length */
+};
+
+/*
+ * Parses an image in memory. `chip` selects the header layout; FL_CHIP_AUTO
+ * guesses (extended header with a known chip id, else ESP8266). Fails only
+ * when the structure is unreadable (bad magic, truncated); checksum and
+ * digest results are in `out` (`valid`).
+ */
+int fl_image_parse(const uint8_t *data, size_t len, enum fl_chip chip, struct fl_image_info *out,
+                   struct fl_error *err);
+
+/* Human text for the header's size and frequency nibbles for `chip`
+ * ("4MB", "40m"); "?" when unknown. */
+const char *fl_image_size_text(enum fl_chip chip, uint8_t size_freq);
+const char *fl_image_freq_text(enum fl_chip chip, uint8_t size_freq);
+
+/*
+ * Rewrites flash mode/frequency/size in a bootloader image (bytes 2-3) and,
+ * when a SHA-256 is appended, recomputes it. `mode`, `freq_mhz`: FL_PARAM_KEEP
+ * or a value; `size_bytes`: 0 to keep. Only a valid image of `chip` is
+ * changed; `*changed` says whether any byte changed. FL_ERR_INVALID when a
+ * value cannot be encoded for this chip or the image does not validate.
+ */
+int fl_image_patch(uint8_t *data, size_t len, enum fl_chip chip, int mode, int freq_mhz,
+                   uint32_t size_bytes, bool *changed, struct fl_error *err);
+
+/* ===== Flasher stub ==================================================== */
+
+/* A flasher stub as esptool ships it in JSON (text/data base64). */
+struct fl_stub {
+    uint32_t entry;
+    uint32_t text_start;
+    uint8_t *text;
+    size_t text_len;
+    uint32_t data_start;
+    uint8_t *data; /* may be NULL (no data segment) */
+    size_t data_len;
+};
+
+/* Parses esptool-format stub JSON: entry, text, text_start, [data,
+ * data_start]. The stub owns its buffers: release with fl_stub_release. */
+int fl_stub_parse(const char *json, size_t len, struct fl_stub *out, struct fl_error *err);
+/* Reads and parses a stub JSON file. */
+int fl_stub_load(const char *path, struct fl_stub *out, struct fl_error *err);
+void fl_stub_release(struct fl_stub *stub);
+
+/* ===== Sessions ======================================================== */
+
+enum fl_before {
+    FL_BEFORE_DEFAULT_RESET,    /* DTR/RTS reset into the bootloader, then SYNC */
+    FL_BEFORE_USB_RESET,        /* the chip's own USB-Serial/JTAG reset */
+    FL_BEFORE_NO_RESET,         /* board already in download mode: SYNC only */
+    FL_BEFORE_NO_RESET_NO_SYNC, /* loader (or stub) already synced: no SYNC */
+};
+enum fl_after {
+    FL_AFTER_HARD_RESET,    /* pulse EN: the app starts */
+    FL_AFTER_SOFT_RESET,    /* ask the loader to run the app */
+    FL_AFTER_NO_RESET,      /* stay in the ROM loader (a stub reboots into it) */
+    FL_AFTER_NO_RESET_STUB, /* leave a running stub running */
+};
+/* "default-reset", ... (esptool's names; '_' accepted for '-'). */
+bool fl_before_parse(const char *text, enum fl_before *out);
+bool fl_after_parse(const char *text, enum fl_after *out);
+const char *fl_before_name(enum fl_before before);
+const char *fl_after_name(enum fl_after after);
+
+enum fl_log_level { FL_LOG_ERROR, FL_LOG_WARN, FL_LOG_INFO, FL_LOG_DEBUG, FL_LOG_TRACE };
+
+enum fl_frame_kind {
+    FL_FRAME_SENT,     /* a request (unescaped) */
+    FL_FRAME_RECEIVED, /* a decoded frame */
+    FL_FRAME_JUNK,     /* bytes outside frames, discarded (boot log, noise) */
+};
+
+/* Callbacks; every member may be NULL. Called on the session's thread. */
+struct fl_hooks {
+    void *user;
+    /* One message (no newline) at `level` (only levels <= options.log_level). */
+    void (*log)(void *user, enum fl_log_level level, const char *msg);
+    /* Every frame, when options.log_level is FL_LOG_TRACE. */
+    void (*frame)(void *user, enum fl_frame_kind kind, const uint8_t *data, size_t len);
+    /* Progress of region `region` (index into the caller's array; 0 for read,
+     * erase, verify): `done` of `total` bytes (uncompressed). */
+    void (*progress)(void *user, size_t region, uint64_t done, uint64_t total);
+    /* When non-NULL and raised, long operations stop between blocks with
+     * FL_ERR_CANCELLED. */
+    const atomic_bool *cancel;
+};
+
+struct fl_options {
+    enum fl_chip chip; /* FL_CHIP_AUTO: detect; else the board must be this */
+    enum fl_before before;
+    enum fl_after after;
+    uint32_t connect_baud;       /* rate for SYNC (default 115200) */
+    uint32_t baud;               /* raise to this after connecting (0: stay) */
+    const struct fl_stub *stub;  /* upload and use this stub; NULL: ROM only.
+                                  * Borrowed: must outlive the session. */
+    bool no_compress;            /* never send zlib streams */
+    bool skip_unchanged;         /* do not write a region whose flash MD5 matches */
+    bool force;                  /* write images built for another chip */
+    int connect_attempts;        /* reset+sync rounds (default 7) */
+    int flash_mode;              /* FL_PARAM_KEEP or enum fl_flash_mode */
+    int flash_freq;              /* FL_PARAM_KEEP or MHz */
+    int64_t flash_size;          /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
+                                  * into bootloaders and told to the loader */
+    enum fl_log_level log_level; /* most verbose level passed to hooks.log */
+};
+
+/* Defaults: auto chip, default-reset, hard-reset, 115200, no stub, compress,
+ * params kept, 7 attempts, FL_LOG_INFO. */
+void fl_options_init(struct fl_options *opt);
+
+struct fl_chip_info {
+    enum fl_chip chip;
+    const char *name;       /* fl_chip_name(chip) */
+    uint32_t magic;         /* CHIP_DETECT_MAGIC value (0 when not read) */
+    bool has_security_info; /* GET_SECURITY_INFO answered */
+    uint32_t security_flags;
+    uint8_t flash_crypt_cnt;
+    bool secure_download; /* Secure Download Mode (flags bit 2) */
+    bool mac_valid;
+    uint8_t mac[6];
+    uint32_t jedec_id;       /* manufacturer | device << 8 (0: not read) */
+    uint32_t flash_size;     /* bytes (0: unknown) */
+    bool flash_size_guessed; /* unknown JEDEC id: assumed 4 MB */
+    uint32_t crystal_mhz;    /* 0: unknown */
+    bool stub_running;       /* the flasher stub answers, not the ROM */
+    uint32_t baud;           /* current line rate */
+};
+
+/* Counters for diagnostics (what a trace would show in aggregate). */
+struct fl_stats {
+    uint64_t frames_sent;
+    uint64_t frames_received;
+    uint64_t frames_skipped; /* replies that did not match the request */
+    uint64_t frames_bad;     /* bad escapes, oversized frames */
+    uint64_t junk_bytes;     /* bytes outside frames, discarded */
+    uint64_t retries;        /* blocks sent again */
+    uint64_t bytes_sent;     /* on the wire, framing included */
+    uint64_t bytes_received;
+};
+
+struct fl_session_state;
+
+/* One board. Fields are read-only for the caller; `state` is private. */
+struct fl_session {
+    struct fl_options opt;
+    struct fl_hooks hooks;
+    struct fl_chip_info info;
+    struct fl_stats stats;
+    struct fl_session_state *state;
+};
+
+/* Prepares a session (copies opt and hooks; hooks may be NULL). */
+int fl_session_init(struct fl_session *s, const struct fl_options *opt,
+                    const struct fl_hooks *hooks, struct fl_error *err);
+/* Closes the port if the session opened it and frees the state. Safe on a
+ * zeroed or failed-init session. */
+void fl_session_release(struct fl_session *s);
+/* Opens `port_name` (fl_port_open) at the connect baud; the session owns it. */
+int fl_session_open(struct fl_session *s, const char *port_name, struct fl_error *err);
+/* Uses an already open port; the caller keeps ownership (closes it after
+ * fl_session_release). */
+void fl_session_use_port(struct fl_session *s, struct fl_port *port);
+
+/*
+ * Resets the board into its ROM loader (opt.before), SYNCs, identifies the
+ * chip, uploads opt.stub when given, and raises the rate to opt.baud. A port
+ * without modem lines is reported once (FL_LOG_WARN) and then needs the board
+ * in download mode already. Failures say what the boot log showed (wrong
+ * boot mode, no data at all, ...).
+ */
+int fl_connect(struct fl_session *s, struct fl_error *err);
+
+/* Reads MAC, flash JEDEC id and size, crystal; tells the loader the flash
+ * size. Fills s->info and, when `out` is non-NULL, a copy. */
+int fl_detect(struct fl_session *s, struct fl_chip_info *out, struct fl_error *err);
+
+/* Uploads and starts a stub (fl_connect does this for opt.stub). */
+int fl_run_stub(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err);
+/* Changes the line rate on both ends (CHANGE_BAUDRATE, with the loader's
+ * quirks). The ESP8266 ROM cannot: FL_ERR_UNSUPPORTED. */
+int fl_change_baud(struct fl_session *s, uint32_t baud, struct fl_error *err);
+
+/* One region to write: `len` bytes at flash offset `addr`. Borrowed. */
+struct fl_region {
+    uint32_t addr;
+    const uint8_t *data;
+    size_t len;
+};
+
+enum fl_verify_result {
+    FL_VERIFY_MD5,         /* flash MD5 matched what was written */
+    FL_VERIFY_UNAVAILABLE, /* the loader cannot compute an MD5 (ESP8266 ROM) */
+    FL_VERIFY_UNCHANGED,   /* not written: the flash already held it (MD5) */
+};
+
+struct fl_region_result {
+    uint32_t addr;        /* as given */
+    uint64_t len;         /* as given */
+    uint32_t erase_start; /* sector-aligned range that was erased */
+    uint64_t erase_len;
+    uint64_t written;    /* bytes sent in FLASH(_DEFL)_DATA before compression */
+    uint64_t sent;       /* data bytes actually sent (compressed or raw) */
+    uint64_t wire_bytes; /* everything sent on the line for it (framing included) */
+    bool compressed;     /* at least part went as a zlib stream */
+    bool patched;        /* flash parameters in the header were rewritten */
+    enum fl_verify_result verify;
+    uint8_t md5[16]; /* MD5 of the data as written (padded) */
+    double seconds;
+};
+
+/*
+ * Writes regions in address order. Each region's sectors are erased as a
+ * whole, but runs of whole 0xFF sectors inside it are erased, never sent.
+ * Data goes compressed where the loader inflates (ESP32+ ROM, any stub)
+ * unless opt.no_compress, in 1 KiB (ROM) or 16 KiB (stub) blocks, and is
+ * checked by MD5 afterwards where the loader can. Regions must not overlap
+ * or share a 4 KiB sector. The bootloader image at the chip's bootloader
+ * offset gets opt.flash_mode/freq/size patched in (a copy; `data` is not
+ * modified). `results` has n entries, filled as regions complete.
+ */
+int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size_t n,
+                     struct fl_region_result *results, struct fl_error *err);
+
+/* Reads len bytes at addr into buf (stub: READ_FLASH with an MD5 check;
+ * ESP32+ ROM: READ_FLASH_SLOW, 64 B per round trip; ESP8266 ROM: cannot). */
+int fl_read(struct fl_session *s, uint32_t addr, uint8_t *buf, size_t len, struct fl_error *err);
+
+/* Erases [addr, addr+len), both 4 KiB aligned (stub: ERASE_REGION; ROM:
+ * FLASH_BEGIN without data). */
+int fl_erase_region(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_error *err);
+/* Erases the whole chip (needs the stub). */
+int fl_erase_chip(struct fl_session *s, struct fl_error *err);
+
+/* MD5 of len bytes of flash at addr (loader-computed). */
+int fl_flash_md5(struct fl_session *s, uint32_t addr, uint32_t len, uint8_t md5[16],
+                 struct fl_error *err);
+/* Compares flash at addr with data: FL_OK, or FL_ERR_VERIFY (with where the
+ * difference is when the loader can read flash). */
+int fl_verify(struct fl_session *s, uint32_t addr, const uint8_t *data, size_t len,
+              struct fl_error *err);
+
+/* Does opt.after (hard reset, run the app, reboot to ROM, or nothing). When
+ * the loader keeps running (no-reset, no-reset-stub, or a port without modem
+ * lines), the rate is set back to the connect rate so that the next session
+ * can reach it. */
+int fl_finish(struct fl_session *s, struct fl_error *err);
+/* After a failure: sets board and port back to the connect rate (when they
+ * were raised) without resetting anything. Best effort; FL_OK if nothing to do. */
+int fl_restore_baud(struct fl_session *s, struct fl_error *err);
 
 /* ===== Transport ======================================================= */
 
@@ -223,439 +659,5 @@ int fl_usb_watch_run(struct fl_usb_watch *w, const atomic_bool *stop, struct fl_
 void fl_usb_watch_close(struct fl_usb_watch *w);
 
 /* ===== end of Ports and USB discovery ================================== */
-
-/* ===== Chips =========================================================== */
-
-enum fl_chip {
-    FL_CHIP_AUTO = 0, /* "detect it" in options; "unknown" in results */
-    FL_CHIP_ESP8266,
-    FL_CHIP_ESP32,
-    FL_CHIP_ESP32S2,
-    FL_CHIP_ESP32S3,
-    FL_CHIP_ESP32C2,
-    FL_CHIP_ESP32C3,
-    FL_CHIP_ESP32C6,
-    FL_CHIP_ESP32H2,
-    FL_CHIP_COUNT
-};
-
-/* Display name ("ESP32-S3"); "auto" for FL_CHIP_AUTO. Never NULL. */
-const char *fl_chip_name(enum fl_chip chip);
-/* Parses "auto", "esp32s3", "esp32-s3", "ESP32-S3" (case-insensitive). */
-bool fl_chip_parse(const char *text, enum fl_chip *out);
-/* Flash offset of the second-stage bootloader (where flash parameters are
- * patched): 0x1000 on ESP32/S2, 0x0 elsewhere. */
-uint32_t fl_chip_bootloader_offset(enum fl_chip chip);
-
-/* ===== Protocol building blocks ======================================== */
-/* Exposed for tests, fuzzers and tools; a session uses them internally. */
-
-enum fl_op {
-    FL_OP_FLASH_BEGIN = 0x02,
-    FL_OP_FLASH_DATA = 0x03,
-    FL_OP_FLASH_END = 0x04,
-    FL_OP_MEM_BEGIN = 0x05,
-    FL_OP_MEM_END = 0x06,
-    FL_OP_MEM_DATA = 0x07,
-    FL_OP_SYNC = 0x08,
-    FL_OP_WRITE_REG = 0x09,
-    FL_OP_READ_REG = 0x0A,
-    FL_OP_SPI_SET_PARAMS = 0x0B,
-    FL_OP_SPI_ATTACH = 0x0D,
-    FL_OP_READ_FLASH_SLOW = 0x0E,
-    FL_OP_CHANGE_BAUDRATE = 0x0F,
-    FL_OP_FLASH_DEFL_BEGIN = 0x10,
-    FL_OP_FLASH_DEFL_DATA = 0x11,
-    FL_OP_FLASH_DEFL_END = 0x12,
-    FL_OP_SPI_FLASH_MD5 = 0x13,
-    FL_OP_GET_SECURITY_INFO = 0x14,
-    FL_OP_ERASE_FLASH = 0xD0,
-    FL_OP_ERASE_REGION = 0xD1,
-    FL_OP_READ_FLASH = 0xD2,
-    FL_OP_RUN_USER_CODE = 0xD3,
-};
-
-/* "FLASH_BEGIN", ...; "0xNN" style text is not produced: unknown -> "?". */
-const char *fl_op_name(uint8_t op);
-
-/* SLIP: 0xC0 frames, 0xDB escapes. `out` must hold 2 * len + 2 bytes.
- * Returns the number of bytes written. */
-size_t fl_slip_encode(const uint8_t *in, size_t len, uint8_t *out);
-
-enum fl_slip_event {
-    FL_SLIP_NONE,  /* all input consumed, no frame finished yet */
-    FL_SLIP_FRAME, /* a frame is in buf[0..len) until the next call */
-    FL_SLIP_JUNK,  /* the consumed bytes were outside any frame (boot log, noise) */
-    FL_SLIP_BAD,   /* a frame was dropped: bad escape or longer than cap */
-};
-
-/* An incremental decoder over a caller-provided buffer (the frame limit). */
-struct fl_slip_decoder {
-    uint8_t *buf;
-    size_t cap;
-    size_t len;
-    int state;
-};
-void fl_slip_decoder_init(struct fl_slip_decoder *dec, uint8_t *buf, size_t cap);
-/* Consumes input up to and including the next event; returns the number of
- * bytes consumed (for FL_SLIP_JUNK: exactly the junk bytes, in[0..n)). */
-size_t fl_slip_decode(struct fl_slip_decoder *dec, const uint8_t *in, size_t len,
-                      enum fl_slip_event *event);
-
-/* The 8-bit data checksum: 0xEF XOR every byte. */
-uint8_t fl_checksum(const uint8_t *data, size_t len);
-
-/* Builds an unescaped request (direction 0, op, size, checksum, data) in
- * `out` (8 + len bytes). Returns 8 + len; len must be <= 65535. */
-size_t fl_request_encode(uint8_t op, const uint8_t *data, size_t len, uint32_t checksum,
-                         uint8_t *out);
-
-/* A parsed response frame. */
-struct fl_reply {
-    uint8_t op;
-    uint16_t size;        /* the size field */
-    uint32_t value;       /* READ_REG result, SYNC magic */
-    const uint8_t *data;  /* payload (points into the frame) */
-    size_t data_len;      /* bytes after the 8-byte header */
-    size_t payload_len;   /* bytes before the status (as expected by the caller) */
-    uint8_t status[2];    /* status bytes 0 and 1 */
-    bool failed;          /* status byte 0 != 0 */
-    uint8_t code;         /* the error code: ROM byte 1, or the stub's byte 0 */
-    bool stub_code;       /* code is a stub code (0xC0..0xFF) */
-};
-
-/*
- * Parses a decoded frame as a response carrying `payload_len` bytes before
- * its status. The status is read at data[payload_len] (so trailing bytes and
- * 2- vs 4-byte status both work); a frame too short for that has its status
- * at data[0] (an error reply without payload). Returns FL_OK, or FL_ERR_PROTO
- * for anything that is not a response (direction != 1, < 10 bytes).
- */
-int fl_reply_parse(const uint8_t *frame, size_t len, size_t payload_len, struct fl_reply *out);
-
-/*
- * The ESP8266 ROM erase-size workaround (esptool's formula): the ROM erases
- * min(x, t) + x sectors for x requested; this returns the erase size to send
- * so that `size` bytes at `offset` are covered.
- */
-uint32_t fl_esp8266_erase_size(uint32_t offset, uint32_t size);
-
-/*
- * Write planning: how a region is split so that runs of whole 0xFF sectors
- * are erased but not sent. `len` bytes at sector-aligned `addr`; the items
- * come erases first, then writes, each kind in ascending order (a write's
- * FLASH_BEGIN erases only its own sectors, so gaps must be erased apart).
- */
-struct fl_plan_item {
-    uint32_t addr; /* sector aligned */
-    uint32_t len;  /* whole sectors, except the tail of the last write */
-    bool write;    /* false: erase only (a run of 0xFF sectors) */
-};
-enum fl_plan_flags {
-    FL_PLAN_COMPRESSED = 1 << 0,  /* gaps cost little on the wire: skip only long ones */
-    FL_PLAN_ESP8266_ROM = 1 << 1, /* keep the erase-size bug from erasing past the end */
-};
-/* `items` must hold fl_plan_max_items(len) entries. Returns the count. */
-size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, unsigned flags,
-                      struct fl_plan_item *items);
-size_t fl_plan_max_items(size_t len);
-
-/* Timeout for an operation over `bytes` at `ms_per_mb` (min 3 s). */
-int fl_timeout_for(int ms_per_mb, uint64_t bytes);
-
-/* ===== Flash parameters and firmware images ============================ */
-
-#define FL_PARAM_KEEP (-1)   /* leave the image header as it is */
-#define FL_PARAM_DETECT (-2) /* flash size: from the JEDEC id */
-
-enum fl_flash_mode { FL_MODE_QIO = 0, FL_MODE_QOUT = 1, FL_MODE_DIO = 2, FL_MODE_DOUT = 3 };
-
-/* "qio"... or NULL for an unknown value. */
-const char *fl_flash_mode_name(int mode);
-bool fl_flash_mode_parse(const char *text, int *mode);
-/* "40m" -> 40 (MHz). Accepted values depend on the chip (see image.c). */
-bool fl_flash_freq_parse(const char *text, int *mhz);
-/* "4MB", "512KB", "4M" -> bytes (power of two, 256 KiB..128 MiB). */
-bool fl_flash_size_parse(const char *text, uint32_t *bytes);
-
-#define FL_IMAGE_MAX_SEGMENTS 16
-
-struct fl_image_segment {
-    uint32_t load_addr;
-    uint32_t len;
-    uint32_t file_offset; /* of the segment data */
-};
-
-struct fl_image_info {
-    enum fl_chip chip;      /* the format it parsed as (AUTO: guessed) */
-    uint8_t magic;          /* 0xE9, or 0xEA for an ESP8266 "v2" image */
-    uint8_t flash_mode;     /* header byte 2 */
-    uint8_t size_freq;      /* header byte 3: size << 4 | freq */
-    uint32_t entry;
-    bool has_ext;           /* extended header (all chips but ESP8266) */
-    uint16_t chip_id;       /* image chip id (ext header) */
-    uint8_t wp_pin;
-    uint16_t min_rev_full, max_rev_full;
-    bool hash_appended;
-    size_t nseg;
-    struct fl_image_segment seg[FL_IMAGE_MAX_SEGMENTS];
-    uint8_t checksum;       /* stored */
-    uint8_t checksum_calc;  /* computed */
-    size_t digest_offset;   /* where the SHA-256 starts (= length it covers) */
-    bool sha_ok;            /* digest matches (when hash_appended) */
-    size_t image_len;       /* bytes the image occupies (checksum and digest included) */
-    bool valid;             /* checksum (and digest) correct */
-    uint32_t v2_irom_len;   /* ESP8266 v2 only: the irom segment's length */
-};
-
-/*
- * Parses an image in memory. `chip` selects the header layout; FL_CHIP_AUTO
- * guesses (extended header with a known chip id, else ESP8266). Fails only
- * when the structure is unreadable (bad magic, truncated); checksum and
- * digest results are in `out` (`valid`).
- */
-int fl_image_parse(const uint8_t *data, size_t len, enum fl_chip chip, struct fl_image_info *out,
-                   struct fl_error *err);
-
-/* Human text for the header's size and frequency nibbles for `chip`
- * ("4MB", "40m"); "?" when unknown. */
-const char *fl_image_size_text(enum fl_chip chip, uint8_t size_freq);
-const char *fl_image_freq_text(enum fl_chip chip, uint8_t size_freq);
-
-/*
- * Rewrites flash mode/frequency/size in a bootloader image (bytes 2-3) and,
- * when a SHA-256 is appended, recomputes it. `mode`, `freq_mhz`: FL_PARAM_KEEP
- * or a value; `size_bytes`: 0 to keep. Only a valid image of `chip` is
- * changed; `*changed` says whether any byte changed. FL_ERR_INVALID when a
- * value cannot be encoded for this chip or the image does not validate.
- */
-int fl_image_patch(uint8_t *data, size_t len, enum fl_chip chip, int mode, int freq_mhz,
-                   uint32_t size_bytes, bool *changed, struct fl_error *err);
-
-/* ===== Flasher stub ==================================================== */
-
-/* A flasher stub as esptool ships it in JSON (text/data base64). */
-struct fl_stub {
-    uint32_t entry;
-    uint32_t text_start;
-    uint8_t *text;
-    size_t text_len;
-    uint32_t data_start;
-    uint8_t *data; /* may be NULL (no data segment) */
-    size_t data_len;
-};
-
-/* Parses esptool-format stub JSON: entry, text, text_start, [data,
- * data_start]. The stub owns its buffers: release with fl_stub_release. */
-int fl_stub_parse(const char *json, size_t len, struct fl_stub *out, struct fl_error *err);
-/* Reads and parses a stub JSON file. */
-int fl_stub_load(const char *path, struct fl_stub *out, struct fl_error *err);
-void fl_stub_release(struct fl_stub *stub);
-
-/* ===== Sessions ======================================================== */
-
-enum fl_before {
-    FL_BEFORE_DEFAULT_RESET,  /* DTR/RTS reset into the bootloader, then SYNC */
-    FL_BEFORE_USB_RESET,      /* the chip's own USB-Serial/JTAG reset */
-    FL_BEFORE_NO_RESET,       /* board already in download mode: SYNC only */
-    FL_BEFORE_NO_RESET_NO_SYNC, /* loader (or stub) already synced: no SYNC */
-};
-enum fl_after {
-    FL_AFTER_HARD_RESET,    /* pulse EN: the app starts */
-    FL_AFTER_SOFT_RESET,    /* ask the loader to run the app */
-    FL_AFTER_NO_RESET,      /* stay in the ROM loader (a stub reboots into it) */
-    FL_AFTER_NO_RESET_STUB, /* leave a running stub running */
-};
-/* "default-reset", ... (esptool's names; '_' accepted for '-'). */
-bool fl_before_parse(const char *text, enum fl_before *out);
-bool fl_after_parse(const char *text, enum fl_after *out);
-const char *fl_before_name(enum fl_before before);
-const char *fl_after_name(enum fl_after after);
-
-enum fl_log_level { FL_LOG_ERROR, FL_LOG_WARN, FL_LOG_INFO, FL_LOG_DEBUG, FL_LOG_TRACE };
-
-enum fl_frame_kind {
-    FL_FRAME_SENT,     /* a request (unescaped) */
-    FL_FRAME_RECEIVED, /* a decoded frame */
-    FL_FRAME_JUNK,     /* bytes outside frames, discarded (boot log, noise) */
-};
-
-/* Callbacks; every member may be NULL. Called on the session's thread. */
-struct fl_hooks {
-    void *user;
-    /* One message (no newline) at `level` (only levels <= options.log_level). */
-    void (*log)(void *user, enum fl_log_level level, const char *msg);
-    /* Every frame, when options.log_level is FL_LOG_TRACE. */
-    void (*frame)(void *user, enum fl_frame_kind kind, const uint8_t *data, size_t len);
-    /* Progress of region `region` (index into the caller's array; 0 for read,
-     * erase, verify): `done` of `total` bytes (uncompressed). */
-    void (*progress)(void *user, size_t region, uint64_t done, uint64_t total);
-    /* When non-NULL and raised, long operations stop between blocks with
-     * FL_ERR_CANCELLED. */
-    const atomic_bool *cancel;
-};
-
-struct fl_options {
-    enum fl_chip chip;      /* FL_CHIP_AUTO: detect; else the board must be this */
-    enum fl_before before;
-    enum fl_after after;
-    uint32_t connect_baud;  /* rate for SYNC (default 115200) */
-    uint32_t baud;          /* raise to this after connecting (0: stay) */
-    const struct fl_stub *stub; /* upload and use this stub; NULL: ROM only.
-                                 * Borrowed: must outlive the session. */
-    bool no_compress;       /* never send zlib streams */
-    bool skip_unchanged;    /* do not write a region whose flash MD5 matches */
-    bool force;             /* write images built for another chip */
-    int connect_attempts;   /* reset+sync rounds (default 7) */
-    int flash_mode;         /* FL_PARAM_KEEP or enum fl_flash_mode */
-    int flash_freq;         /* FL_PARAM_KEEP or MHz */
-    int64_t flash_size;     /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
-                             * into bootloaders and told to the loader */
-    enum fl_log_level log_level; /* most verbose level passed to hooks.log */
-};
-
-/* Defaults: auto chip, default-reset, hard-reset, 115200, no stub, compress,
- * params kept, 7 attempts, FL_LOG_INFO. */
-void fl_options_init(struct fl_options *opt);
-
-struct fl_chip_info {
-    enum fl_chip chip;
-    const char *name;       /* fl_chip_name(chip) */
-    uint32_t magic;         /* CHIP_DETECT_MAGIC value (0 when not read) */
-    bool has_security_info; /* GET_SECURITY_INFO answered */
-    uint32_t security_flags;
-    uint8_t flash_crypt_cnt;
-    bool secure_download;   /* Secure Download Mode (flags bit 2) */
-    bool mac_valid;
-    uint8_t mac[6];
-    uint32_t jedec_id;      /* manufacturer | device << 8 (0: not read) */
-    uint32_t flash_size;    /* bytes (0: unknown) */
-    bool flash_size_guessed; /* unknown JEDEC id: assumed 4 MB */
-    uint32_t crystal_mhz;   /* 0: unknown */
-    bool stub_running;      /* the flasher stub answers, not the ROM */
-    uint32_t baud;          /* current line rate */
-};
-
-/* Counters for diagnostics (what a trace would show in aggregate). */
-struct fl_stats {
-    uint64_t frames_sent;
-    uint64_t frames_received;
-    uint64_t frames_skipped; /* replies that did not match the request */
-    uint64_t frames_bad;     /* bad escapes, oversized frames */
-    uint64_t junk_bytes;     /* bytes outside frames, discarded */
-    uint64_t retries;        /* blocks sent again */
-    uint64_t bytes_sent;     /* on the wire, framing included */
-    uint64_t bytes_received;
-};
-
-struct fl_session_state;
-
-/* One board. Fields are read-only for the caller; `state` is private. */
-struct fl_session {
-    struct fl_options opt;
-    struct fl_hooks hooks;
-    struct fl_chip_info info;
-    struct fl_stats stats;
-    struct fl_session_state *state;
-};
-
-/* Prepares a session (copies opt and hooks; hooks may be NULL). */
-int fl_session_init(struct fl_session *s, const struct fl_options *opt,
-                    const struct fl_hooks *hooks, struct fl_error *err);
-/* Closes the port if the session opened it and frees the state. Safe on a
- * zeroed or failed-init session. */
-void fl_session_release(struct fl_session *s);
-/* Opens `port_name` (fl_port_open) at the connect baud; the session owns it. */
-int fl_session_open(struct fl_session *s, const char *port_name, struct fl_error *err);
-/* Uses an already open port; the caller keeps ownership (closes it after
- * fl_session_release). */
-void fl_session_use_port(struct fl_session *s, struct fl_port *port);
-
-/*
- * Resets the board into its ROM loader (opt.before), SYNCs, identifies the
- * chip, uploads opt.stub when given, and raises the rate to opt.baud. A port
- * without modem lines is reported once (FL_LOG_WARN) and then needs the board
- * in download mode already. Failures say what the boot log showed (wrong
- * boot mode, no data at all, ...).
- */
-int fl_connect(struct fl_session *s, struct fl_error *err);
-
-/* Reads MAC, flash JEDEC id and size, crystal; tells the loader the flash
- * size. Fills s->info and, when `out` is non-NULL, a copy. */
-int fl_detect(struct fl_session *s, struct fl_chip_info *out, struct fl_error *err);
-
-/* Uploads and starts a stub (fl_connect does this for opt.stub). */
-int fl_run_stub(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err);
-/* Changes the line rate on both ends (CHANGE_BAUDRATE, with the loader's
- * quirks). The ESP8266 ROM cannot: FL_ERR_UNSUPPORTED. */
-int fl_change_baud(struct fl_session *s, uint32_t baud, struct fl_error *err);
-
-/* One region to write: `len` bytes at flash offset `addr`. Borrowed. */
-struct fl_region {
-    uint32_t addr;
-    const uint8_t *data;
-    size_t len;
-};
-
-enum fl_verify_result {
-    FL_VERIFY_MD5,           /* flash MD5 matched what was written */
-    FL_VERIFY_UNAVAILABLE,   /* the loader cannot compute an MD5 (ESP8266 ROM) */
-    FL_VERIFY_UNCHANGED,     /* not written: the flash already held it (MD5) */
-};
-
-struct fl_region_result {
-    uint32_t addr;          /* as given */
-    uint64_t len;           /* as given */
-    uint32_t erase_start;   /* sector-aligned range that was erased */
-    uint64_t erase_len;
-    uint64_t written;       /* bytes sent in FLASH(_DEFL)_DATA before compression */
-    uint64_t sent;          /* data bytes actually sent (compressed or raw) */
-    bool compressed;        /* at least part went as a zlib stream */
-    bool patched;           /* flash parameters in the header were rewritten */
-    enum fl_verify_result verify;
-    uint8_t md5[16];        /* MD5 of the data as written (padded) */
-    double seconds;
-};
-
-/*
- * Writes regions in address order. Each region's sectors are erased as a
- * whole, but runs of whole 0xFF sectors inside it are erased, never sent.
- * Data goes compressed where the loader inflates (ESP32+ ROM, any stub)
- * unless opt.no_compress, in 1 KiB (ROM) or 16 KiB (stub) blocks, and is
- * checked by MD5 afterwards where the loader can. Regions must not overlap
- * or share a 4 KiB sector. The bootloader image at the chip's bootloader
- * offset gets opt.flash_mode/freq/size patched in (a copy; `data` is not
- * modified). `results` has n entries, filled as regions complete.
- */
-int fl_write_regions(struct fl_session *s, const struct fl_region *regions, size_t n,
-                     struct fl_region_result *results, struct fl_error *err);
-
-/* Reads len bytes at addr into buf (stub: READ_FLASH with an MD5 check;
- * ESP32+ ROM: READ_FLASH_SLOW, 64 B per round trip; ESP8266 ROM: cannot). */
-int fl_read(struct fl_session *s, uint32_t addr, uint8_t *buf, size_t len,
-            struct fl_error *err);
-
-/* Erases [addr, addr+len), both 4 KiB aligned (stub: ERASE_REGION; ROM:
- * FLASH_BEGIN without data). */
-int fl_erase_region(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_error *err);
-/* Erases the whole chip (needs the stub). */
-int fl_erase_chip(struct fl_session *s, struct fl_error *err);
-
-/* MD5 of len bytes of flash at addr (loader-computed). */
-int fl_flash_md5(struct fl_session *s, uint32_t addr, uint32_t len, uint8_t md5[16],
-                 struct fl_error *err);
-/* Compares flash at addr with data: FL_OK, or FL_ERR_VERIFY (with where the
- * difference is when the loader can read flash). */
-int fl_verify(struct fl_session *s, uint32_t addr, const uint8_t *data, size_t len,
-              struct fl_error *err);
-
-/* Does opt.after (hard reset, run the app, reboot to ROM, or nothing). When
- * the loader keeps running (no-reset, no-reset-stub, or a port without modem
- * lines), the rate is set back to the connect rate so that the next session
- * can reach it. */
-int fl_finish(struct fl_session *s, struct fl_error *err);
-/* After a failure: sets board and port back to the connect rate (when they
- * were raised) without resetting anything. Best effort; FL_OK if nothing to do. */
-int fl_restore_baud(struct fl_session *s, struct fl_error *err);
 
 #endif

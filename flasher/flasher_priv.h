@@ -6,32 +6,32 @@
 #include "flasher/flasher.h"
 #include "flasher/port_priv.h"
 
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int try_rc_ = (expr);                                                              \
-        if (try_rc_ != FL_OK) {                                                            \
-            return try_rc_;                                                                \
-        }                                                                                  \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        int try_rc_ = (expr);                                                                      \
+        if (try_rc_ != FL_OK) {                                                                    \
+            return try_rc_;                                                                        \
+        }                                                                                          \
     } while (0)
 
 /* ----- Sizes and timeouts (esp-protocol.md §2.3, §2.5) ----- */
-#define FL_SECTOR 0x1000u
-#define FL_ROM_BLOCK 0x400u
-#define FL_STUB_BLOCK 0x4000u
-#define FL_RAM_BLOCK 0x1800u
-#define FL_READ_PACKET 0x1000u
+#define FL_SECTOR         0x1000u
+#define FL_ROM_BLOCK      0x400u
+#define FL_STUB_BLOCK     0x4000u
+#define FL_RAM_BLOCK      0x1800u
+#define FL_READ_PACKET    0x1000u
 #define FL_ROM_ADDR_LIMIT 0x1000000u /* 24-bit addresses without a stub */
 
-#define FL_T_DEFAULT 3000
-#define FL_T_SYNC 100
-#define FL_T_ERASE_WRITE_PER_MB 40000
+#define FL_T_DEFAULT             3000
+#define FL_T_SYNC                100
+#define FL_T_ERASE_WRITE_PER_MB  40000
 #define FL_T_ERASE_REGION_PER_MB 40000
-#define FL_T_MD5_PER_MB 8000
-#define FL_T_CHIP_ERASE 120000
-#define FL_T_MEM_END_ROM 200
-#define FL_T_STUB_HELLO 3000
+#define FL_T_MD5_PER_MB          8000
+#define FL_T_CHIP_ERASE          120000
+#define FL_T_MEM_END_ROM         200
+#define FL_T_STUB_HELLO          3000
 
-#define FL_SYNC_MAGIC 0x20120707u
+#define FL_SYNC_MAGIC            0x20120707u
 #define FL_CHIP_DETECT_MAGIC_REG 0x40001000u
 
 /* ----- Little-endian helpers ----- */
@@ -108,29 +108,29 @@ const struct fl_target *fl_target_by_image_id(uint32_t image_chip_id);
 
 /* ----- Session state ----- */
 
-#define FL_FRAME_CAP (FL_STUB_BLOCK + 1024)
-#define FL_REQ_CAP (8 + 16 + FL_STUB_BLOCK + 64)
-#define FL_RX_CHUNK 4096
+#define FL_FRAME_CAP   (FL_STUB_BLOCK + 1024)
+#define FL_REQ_CAP     (8 + 16 + FL_STUB_BLOCK + 64)
+#define FL_RX_CHUNK    4096
 #define FL_BOOTLOG_CAP 2048
 
 struct fl_session_state {
     struct fl_port *port;
     bool own_port;
     const struct fl_target *target;
-    int status_len;          /* 0 unknown, 2 or 4 */
+    int status_len; /* 0 unknown, 2 or 4 */
     bool stub;
-    bool attached;           /* SPI flash attached */
-    uint32_t params_size;    /* last SPI_SET_PARAMS size (0: never sent) */
+    bool attached;        /* SPI flash attached */
+    uint32_t params_size; /* last SPI_SET_PARAMS size (0: never sent) */
     bool detected;
-    bool lines_reported;     /* the "no modem lines" warning was given */
-    int carry_timeout_ms;    /* owed by the stub for the last block, added to the next command */
+    bool lines_reported;  /* the "no modem lines" warning was given */
+    int carry_timeout_ms; /* owed by the stub for the last block, added to the next command */
     struct fl_slip_decoder dec;
     uint8_t frame[FL_FRAME_CAP];
     uint8_t rx[FL_RX_CHUNK];
     size_t rx_pos, rx_len;
     uint8_t req[FL_REQ_CAP];
     uint8_t tx[2 * FL_REQ_CAP + 2];
-    bool capture;            /* collect junk into bootlog */
+    bool capture; /* collect junk into bootlog */
     char bootlog[FL_BOOTLOG_CAP];
     size_t bootlog_len;
 };
@@ -157,9 +157,8 @@ int fl_flush_input(struct fl_session *s, struct fl_error *err);
  * the reply carries before its status. A failure status becomes FL_ERR_ROM
  * (message names the command and the status text). `reply` may be NULL.
  */
-int fl_command(struct fl_session *s, uint8_t op, const uint8_t *data, size_t len,
-               uint32_t checksum, size_t payload_len, int timeout_ms, struct fl_reply *reply,
-               struct fl_error *err);
+int fl_command(struct fl_session *s, uint8_t op, const uint8_t *data, size_t len, uint32_t checksum,
+               size_t payload_len, int timeout_ms, struct fl_reply *reply, struct fl_error *err);
 /* A data command: 16-byte header (len, seq, 0, 0) + block, checksummed. */
 int fl_data_command(struct fl_session *s, uint8_t op, const uint8_t *block, size_t len,
                     uint32_t seq, int timeout_ms, struct fl_error *err);
@@ -198,6 +197,10 @@ int fl_read_crystal(struct fl_session *s, struct fl_error *err);
 /* ----- Flash operations (erase.c, write.c, md5.c) ----- */
 /* Erases [addr, addr+len) (sector aligned) with the loader's means. */
 int fl_erase_range(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_error *err);
+/* The same, skipped (and *was_blank set) when a flash MD5 shows the range is
+ * blank already: then it is also verified. */
+int fl_erase_unless_blank(struct fl_session *s, uint32_t addr, uint32_t len, bool *was_blank,
+                          struct fl_error *err);
 /* FL_OK when [addr, addr+len) fits the flash (and the ROM's 16 MB window). */
 int fl_check_range(struct fl_session *s, uint32_t addr, uint64_t len, struct fl_error *err);
 /* FL_OK when the flash MD5 of [addr, addr+len) equals `local`; else
@@ -208,11 +211,22 @@ int fl_md5_local(const uint8_t *data, size_t len, uint8_t md5[16]);
 int fl_sha256_local(const uint8_t *data, size_t len, uint8_t out[32]);
 bool fl_is_blank(const uint8_t *data, size_t len);
 
+/* ----- Writing (write.c: one chunk; region.c: whole regions) ----- */
+struct fl_wctx {
+    struct fl_session *s;
+    size_t index;         /* the caller's region index, for progress */
+    uint64_t done, total; /* progress within the region */
+    struct fl_region_result *res;
+};
+/* Writes len bytes at sector-aligned addr with one FLASH(_DEFL)_BEGIN,
+ * compressed when the loader inflates and it pays. */
+int fl_write_chunk(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint32_t addr,
+                   struct fl_error *err);
+
 /* ----- Compression (compress.c) ----- */
-int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
-               struct fl_error *err);
+int fl_deflate(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, struct fl_error *err);
 /* For each `block`-byte slice of the zlib stream, how many bytes it inflates to. */
-int fl_inflated_sizes(const uint8_t *z, size_t zlen, size_t block, uint32_t *sizes,
-                      size_t nblocks, struct fl_error *err);
+int fl_inflated_sizes(const uint8_t *z, size_t zlen, size_t block, uint32_t *sizes, size_t nblocks,
+                      struct fl_error *err);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "flasher/flasher_priv.h"
 
-#define IMAGE_MAGIC 0xE9
+#define IMAGE_MAGIC    0xE9
 #define IMAGE_V2_MAGIC 0xEA
 
 static int parse_layout(const uint8_t *d, size_t len, bool ext, struct fl_image_info *o,
@@ -168,8 +168,8 @@ static const struct size_code sizes_esp8266[] = {
     {4u << 20, 6, "4MB-c1"},  {8u << 20, 8, "8MB"},     {16u << 20, 9, "16MB"},
 };
 static const struct size_code sizes_esp32[] = {
-    {1u << 20, 0, "1MB"},   {2u << 20, 1, "2MB"},   {4u << 20, 2, "4MB"},
-    {8u << 20, 3, "8MB"},   {16u << 20, 4, "16MB"}, {32u << 20, 5, "32MB"},
+    {1u << 20, 0, "1MB"},   {2u << 20, 1, "2MB"},     {4u << 20, 2, "4MB"},
+    {8u << 20, 3, "8MB"},   {16u << 20, 4, "16MB"},   {32u << 20, 5, "32MB"},
     {64u << 20, 6, "64MB"}, {128u << 20, 7, "128MB"},
 };
 
@@ -241,8 +241,8 @@ int fl_image_patch(uint8_t *data, size_t len, enum fl_chip chip, int mode, int f
             f++;
         }
         if (f->mhz == 0) {
-            return fl_error_set(err, FL_ERR_INVALID, NULL,
-                                "the %s cannot run its flash at %d MHz", t->name, freq_mhz);
+            return fl_error_set(err, FL_ERR_INVALID, NULL, "the %s cannot run its flash at %d MHz",
+                                t->name, freq_mhz);
         }
         b3 = (uint8_t)((b3 & 0xF0) | f->code);
     }

@@ -8,7 +8,7 @@
 /* Shortest run of blank sectors worth its own erase: uncompressed, a blank
  * sector costs 4 KiB on the wire, far more than two extra round trips;
  * compressed it costs a few bytes, so only long runs pay for the split. */
-#define GAP_MIN_RAW 1
+#define GAP_MIN_RAW        1
 #define GAP_MIN_COMPRESSED 16
 
 size_t fl_plan_max_items(size_t len)

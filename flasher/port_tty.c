@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,6 +199,20 @@ static const struct fl_port_ops tty_ops = {
     .close = tty_close,
 };
 
+static void comm_of(long pid, char *out, size_t cap)
+{
+    char comm_path[64], comm[64] = "?";
+    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
+    FILE *f = fopen(comm_path, "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof comm, f) != NULL) {
+            comm[strcspn(comm, "\n")] = '\0';
+        }
+        fclose(f);
+    }
+    snprintf(out, cap, "%s (pid %ld)", comm, pid);
+}
+
 /* Names the process (other than us) that has `path` open, via /proc/<pid>/fd. */
 static bool find_holder(const char *path, char *out, size_t cap)
 {
@@ -235,26 +251,48 @@ static bool find_holder(const char *path, char *out, size_t cap)
         }
         closedir(fds);
         if (found) {
-            char comm_path[64], comm[64] = "?";
-            snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
-            FILE *f = fopen(comm_path, "r");
-            if (f != NULL) {
-                if (fgets(comm, sizeof comm, f) != NULL) {
-                    comm[strcspn(comm, "\n")] = '\0';
-                }
-                fclose(f);
-            }
-            snprintf(out, cap, "%s (pid %ld)", comm, pid);
+            comm_of(pid, out, cap);
         }
     }
     closedir(proc);
     return found;
 }
 
-static int busy_error(const char *path, struct fl_error *err)
+/* Names the process holding a flock() on `path`, via /proc/locks. */
+static bool find_locker(const char *path, char *out, size_t cap)
+{
+    struct stat st;
+    FILE *f = fopen("/proc/locks", "r");
+    if (f == NULL || stat(path, &st) != 0) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        return false;
+    }
+    char line[256];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char kind[16];
+        long pid;
+        unsigned maj, min;
+        unsigned long ino;
+        /* "1: FLOCK  ADVISORY  WRITE 1234 00:05:567 0 EOF" */
+        if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
+            strcmp(kind, "FLOCK") == 0 && ino == st.st_ino && maj == major(st.st_dev) &&
+            min == minor(st.st_dev)) {
+            comm_of(pid, out, cap);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int busy_error(const char *path, bool locked, struct fl_error *err)
 {
     char who[128];
-    if (find_holder(path, who, sizeof who)) {
+    if ((locked && find_locker(path, who, sizeof who)) ||
+        (!locked && find_holder(path, who, sizeof who))) {
         return fl_error_set(err, FL_ERR_BUSY, "close that program (a serial monitor?) and retry",
                             "%s is in use by %s", path, who);
     }
@@ -280,7 +318,7 @@ static int open_error(const char *path, struct fl_error *err)
                             "-aG dialout $USER, then log in again",
                             "cannot open '%s': %s", path, strerror(e));
     case EBUSY:
-        return busy_error(path, err);
+        return busy_error(path, false, err);
     default:
         return fl_error_set(err, FL_ERR_IO, NULL, "cannot open '%s': %s", path, strerror(e));
     }
@@ -302,7 +340,7 @@ int fl_tty_open(const char *path, uint32_t baud, struct fl_port **out, struct fl
      * replies: take an advisory lock and exclusive mode. */
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        return busy_error(path, err);
+        return busy_error(path, true, err);
     }
     struct termios tio;
     if (tcgetattr(fd, &tio) != 0) {

@@ -19,11 +19,11 @@ static const struct step classic[] = {
 
 /* esptool UnixTightReset: both lines in one ioctl each step. */
 static const struct step tight[] = {
-    {false, false, 0}, {true, true, 0}, /* idle, through (1,1) so EN never glitches */
-    {false, true, 100},                 /* EN low */
-    {true, false, -1},                  /* EN high with IO0 low */
-    {false, false, 0},                  /* IO0 released */
-    {false, false, 0},                  /* again: some adapters drop the last edge */
+    {false, false, 0},  {true, true, 0}, /* idle, through (1,1) so EN never glitches */
+    {false, true, 100},                  /* EN low */
+    {true, false, -1},                   /* EN high with IO0 low */
+    {false, false, 0},                   /* IO0 released */
+    {false, false, 0},                   /* again: some adapters drop the last edge */
 };
 
 /* The chip's own USB-Serial/JTAG peripheral decodes the lines itself. */

@@ -3,8 +3,8 @@
 
 #include "flasher/flasher_priv.h"
 
-#define SLIP_END 0xC0
-#define SLIP_ESC 0xDB
+#define SLIP_END     0xC0
+#define SLIP_ESC     0xDB
 #define SLIP_ESC_END 0xDC
 #define SLIP_ESC_ESC 0xDD
 

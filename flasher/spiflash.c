@@ -6,9 +6,9 @@
 #include "flasher/flasher_priv.h"
 
 #define SPI_USR_COMMAND (1u << 31)
-#define SPI_USR_MISO (1u << 28)
-#define SPI_CMD_USR (1u << 18)
-#define SPI_FLASH_RDID 0x9F
+#define SPI_USR_MISO    (1u << 28)
+#define SPI_CMD_USR     (1u << 18)
+#define SPI_FLASH_RDID  0x9F
 
 int fl_flash_attach(struct fl_session *s, struct fl_error *err)
 {

@@ -12,13 +12,16 @@ static const struct fl_freq_code freqs_c2[] = {{60, 0xF}, {30, 0x0}, {20, 0x1}, 
 static const struct fl_freq_code freqs_c6[] = {{80, 0x0}, {40, 0x0}, {20, 0x2}, {0, 0}};
 static const struct fl_freq_code freqs_h2[] = {{48, 0xF}, {24, 0x0}, {16, 0x1}, {12, 0x2}, {0, 0}};
 
-#define ROM_ESP32_CAPS                                                                     \
-    (FL_ROM_SPI_ATTACH | FL_ROM_SET_PARAMS | FL_ROM_READ_SLOW | FL_ROM_MD5 | FL_ROM_DEFL |   \
+#define ROM_ESP32_CAPS                                                                             \
+    (FL_ROM_SPI_ATTACH | FL_ROM_SET_PARAMS | FL_ROM_READ_SLOW | FL_ROM_MD5 | FL_ROM_DEFL |         \
      FL_ROM_CHANGE_BAUD)
 #define ROM_S2_CAPS (ROM_ESP32_CAPS | FL_ROM_SECURITY_INFO | FL_ROM_BEGIN_5WORDS)
 
 /* SPI user-command engine register offsets from S2 on. */
-#define SPI_NEW(base) {(base), 0x18, 0x1C, 0x20, 0x24, 0x28, 0x58, false}
+#define SPI_NEW(base)                                                                              \
+    {                                                                                              \
+        (base), 0x18, 0x1C, 0x20, 0x24, 0x28, 0x58, false                                          \
+    }
 
 static const struct fl_target targets[] = {
     {

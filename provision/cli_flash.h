@@ -47,6 +47,7 @@ int flash_load_file(const char *path, uint8_t **buf, size_t *len);
 bool flash_parse_u32(const char *what, const char *text, uint32_t *out);
 void flash_hex(const uint8_t *p, size_t n, char *out);
 
+int flash_cmd_info(struct flash_cli *c, int argc, char **argv);
 int flash_cmd_write(struct flash_cli *c, int argc, char **argv);
 int flash_cmd_read(struct flash_cli *c, int argc, char **argv);
 int flash_cmd_erase(struct flash_cli *c, int argc, char **argv);

@@ -13,8 +13,8 @@ static void print_json(const char *path, size_t len, const struct fl_image_info 
     const char *mode = fl_flash_mode_name(i->flash_mode);
     printf(", \"magic\": %u, \"entry\": %u, \"flash_mode\": \"%s\", \"flash_size\": \"%s\", "
            "\"flash_freq\": \"%s\", \"segments\": [",
-           i->magic, (unsigned)i->entry, mode ? mode : "?", fl_image_size_text(i->chip, i->size_freq),
-           fl_image_freq_text(i->chip, i->size_freq));
+           i->magic, (unsigned)i->entry, mode ? mode : "?",
+           fl_image_size_text(i->chip, i->size_freq), fl_image_freq_text(i->chip, i->size_freq));
     for (size_t k = 0; k < i->nseg; k++) {
         printf("%s{\"load_addr\": %u, \"size\": %u, \"file_offset\": %u}", k ? ", " : "",
                (unsigned)i->seg[k].load_addr, (unsigned)i->seg[k].len,

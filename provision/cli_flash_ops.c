@@ -34,10 +34,12 @@ static void print_write_json(const struct flash_cli *c, const struct fl_region_r
         printf("%s{\"address\": %u, \"file\": ", i ? ", " : "", (unsigned)r->addr);
         cli_json_string(stdout, files[i]);
         printf(", \"size\": %llu, \"written\": %llu, \"sent\": %llu, \"compressed\": %s, "
-               "\"patched\": %s, \"verified\": \"%s\", \"md5\": \"%s\", \"seconds\": %.3f}",
+               "\"wire_bytes\": %llu, \"patched\": %s, \"verified\": \"%s\", \"md5\": \"%s\", "
+               "\"seconds\": %.3f}",
                (unsigned long long)r->len, (unsigned long long)r->written,
                (unsigned long long)r->sent, r->compressed ? "true" : "false",
-               r->patched ? "true" : "false", verify_text(r), md5, r->seconds);
+               (unsigned long long)r->wire_bytes, r->patched ? "true" : "false", verify_text(r),
+               md5, r->seconds);
     }
     printf("], \"bytes_on_wire\": %llu, \"retries\": %llu}\n",
            (unsigned long long)c->s.stats.bytes_sent, (unsigned long long)c->s.stats.retries);
@@ -50,9 +52,9 @@ static void print_write_text(const struct fl_region_result *r)
                (unsigned long long)r->len, (unsigned)r->addr);
         return;
     }
-    printf("wrote %llu bytes (%llu sent%s) at 0x%08x in %.1f s, %s%s\n",
-           (unsigned long long)r->len, (unsigned long long)r->sent,
-           r->compressed ? ", compressed" : "", (unsigned)r->addr, r->seconds,
+    printf("wrote %llu bytes (%llu sent%s) at 0x%08x in %.1f s, %s%s\n", (unsigned long long)r->len,
+           (unsigned long long)r->sent, r->compressed ? ", compressed" : "", (unsigned)r->addr,
+           r->seconds,
            r->verify == FL_VERIFY_MD5 ? "verified (MD5)"
                                       : "NOT verified (the ESP8266 ROM has no MD5; use --stub)",
            r->patched ? ", flash settings patched" : "");

@@ -28,6 +28,8 @@ const char cli_flash_usage[] =
     "options:\n"
     "  -p, --port DEV         serial port (default $ESPPROV_PORT); rfc2217://HOST:PORT too\n"
     "  -b, --baud N           rate after connecting (default 460800 where the loader can)\n"
+    "      --connect-baud N   rate for the first SYNC (default 115200; ROMs autobaud, so an\n"
+    "                         ESP8266 ROM, which cannot change rate later, may take more)\n"
     "      --chip NAME        auto (default), esp8266, esp32, esp32s2, esp32s3, esp32c2,\n"
     "                         esp32c3, esp32c6, esp32h2\n"
     "      --before MODE      default-reset, usb-reset, no-reset, no-reset-no-sync\n"
@@ -56,6 +58,7 @@ enum {
     OPT_FREQ,
     OPT_SIZE,
     OPT_JSON,
+    OPT_CONNECT_BAUD,
 };
 
 int flash_fail(const struct fl_error *err)
@@ -191,7 +194,8 @@ int flash_connect(struct flash_cli *c)
         port = (env != NULL && env[0] != '\0') ? env : NULL;
     }
     if (port == NULL) {
-        return cli_usage_error(cli_flash_usage, "no serial port: give -p/--port or set ESPPROV_PORT");
+        return cli_usage_error(cli_flash_usage,
+                               "no serial port: give -p/--port or set ESPPROV_PORT");
     }
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
@@ -202,14 +206,15 @@ int flash_connect(struct flash_cli *c)
         c->opt.stub = &c->stub;
     }
     int v = c->ctx->verbosity;
-    c->opt.log_level = v < 0 ? FL_LOG_ERROR : v == 0 ? FL_LOG_WARN : v == 1 ? FL_LOG_INFO
-                                                        : v == 2           ? FL_LOG_DEBUG
-                                                                           : FL_LOG_TRACE;
+    c->opt.log_level = v < 0    ? FL_LOG_ERROR
+                       : v == 0 ? FL_LOG_WARN
+                       : v == 1 ? FL_LOG_INFO
+                       : v == 2 ? FL_LOG_DEBUG
+                                : FL_LOG_TRACE;
     /* An explicit rate the loader cannot do is worth a warning; the
      * default one is just a try. */
     c->opt.baud = c->baud_given ? c->baud : 0;
-    struct fl_hooks hooks = {
-        .user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
+    struct fl_hooks hooks = {.user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
     if (fl_session_init(&c->s, &c->opt, &hooks, &err) != FL_OK) {
         return flash_fail(&err);
     }
@@ -217,7 +222,7 @@ int flash_connect(struct flash_cli *c)
     if (fl_session_open(&c->s, port, &err) != FL_OK || fl_connect(&c->s, &err) != FL_OK) {
         return flash_fail(&err);
     }
-    if (!c->baud_given) {
+    if (!c->baud_given && c->s.info.baud < 460800) {
         int rc = fl_change_baud(&c->s, 460800, &err);
         if (rc != FL_OK && rc != FL_ERR_UNSUPPORTED) {
             return flash_fail(&err);
@@ -250,55 +255,6 @@ int flash_done(struct flash_cli *c, int status)
     return cli_finish(status);
 }
 
-static void print_mac(const uint8_t *m, char *out)
-{
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-static int cmd_info(struct flash_cli *c, int argc, char **argv)
-{
-    (void)argv;
-    if (argc != 0) {
-        return cli_usage_error(cli_flash_usage, "flash info takes no arguments");
-    }
-    int rc = flash_connect(c);
-    if (rc != CLI_OK) {
-        return flash_done(c, rc);
-    }
-    const struct fl_chip_info *i = &c->s.info;
-    char mac[18] = "unknown";
-    if (i->mac_valid) {
-        print_mac(i->mac, mac);
-    }
-    const char *loader = i->stub_running ? "stub" : "rom";
-    if (c->json) {
-        printf("{\"chip\": ");
-        cli_json_string(stdout, i->name);
-        printf(", \"loader\": \"%s\", \"mac\": \"%s\", \"crystal_mhz\": %u, \"flash_size\": %u, "
-               "\"flash_size_guessed\": %s, \"jedec_id\": \"0x%06x\", \"baud\": %u, "
-               "\"secure_download\": %s}\n",
-               loader, mac, (unsigned)i->crystal_mhz, (unsigned)i->flash_size,
-               i->flash_size_guessed ? "true" : "false", (unsigned)i->jedec_id,
-               (unsigned)i->baud, i->secure_download ? "true" : "false");
-    } else {
-        printf("chip:     %s (%s)\n", i->name, i->stub_running ? "flasher stub" : "ROM loader");
-        printf("mac:      %s\n", mac);
-        if (i->crystal_mhz) {
-            printf("crystal:  %u MHz\n", (unsigned)i->crystal_mhz);
-        }
-        printf("flash:    %u KiB%s, JEDEC id 0x%06x (manufacturer 0x%02x, device 0x%04x)\n",
-               (unsigned)(i->flash_size / 1024), i->flash_size_guessed ? " (assumed)" : "",
-               (unsigned)i->jedec_id, (unsigned)(i->jedec_id & 0xFF),
-               (unsigned)(((i->jedec_id >> 8) & 0xFF) << 8 | (i->jedec_id >> 16)));
-        printf("baud:     %u\n", (unsigned)i->baud);
-        if (i->has_security_info) {
-            printf("security: flags 0x%08x%s\n", (unsigned)i->security_flags,
-                   i->secure_download ? " (Secure Download Mode)" : "");
-        }
-    }
-    return flash_done(c, CLI_OK);
-}
-
 static bool parse_options(struct flash_cli *c, int argc, char **argv, int *status)
 {
     static const struct option opts[] = {
@@ -316,6 +272,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
         {"flash-freq", required_argument, NULL, OPT_FREQ},
         {"flash-size", required_argument, NULL, OPT_SIZE},
         {"json", no_argument, NULL, OPT_JSON},
+        {"connect-baud", required_argument, NULL, OPT_CONNECT_BAUD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -331,13 +288,27 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->port = a;
             break;
         case 'b':
-            if (!flash_parse_u32("--baud", a, &v) || v < 300) {
-                *status = v < 300 ? cli_usage_error(u, "--baud: '%s' is not a baud rate", a)
-                                  : CLI_USAGE;
+            if (!flash_parse_u32("--baud", a, &v)) {
+                *status = CLI_USAGE;
+                return false;
+            }
+            if (v < 300) {
+                *status = cli_usage_error(u, "--baud: '%s' is not a baud rate", a);
                 return false;
             }
             c->baud = v;
             c->baud_given = true;
+            break;
+        case OPT_CONNECT_BAUD:
+            if (!flash_parse_u32("--connect-baud", a, &v)) {
+                *status = CLI_USAGE;
+                return false;
+            }
+            if (v < 300) {
+                *status = cli_usage_error(u, "--connect-baud: '%s' is not a baud rate", a);
+                return false;
+            }
+            c->opt.connect_baud = v;
             break;
         case OPT_CHIP:
             if (!fl_chip_parse(a, &c->opt.chip)) {
@@ -392,8 +363,10 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             } else if (fl_flash_size_parse(a, &size)) {
                 c->opt.flash_size = size;
             } else {
-                *status = cli_usage_error(u, "--flash-size: '%s' is not keep, detect or a size "
-                                             "like 4MB", a);
+                *status = cli_usage_error(u,
+                                          "--flash-size: '%s' is not keep, detect or a size "
+                                          "like 4MB",
+                                          a);
                 return false;
             }
             break;
@@ -431,7 +404,7 @@ int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
     if (strcmp(sub, "info") == 0) {
-        return cmd_info(&c, n, args);
+        return flash_cmd_info(&c, n, args);
     }
     if (strcmp(sub, "write") == 0) {
         return flash_cmd_write(&c, n, args);

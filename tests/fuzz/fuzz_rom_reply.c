@@ -89,7 +89,7 @@ static void fp_close(struct fl_port *p)
     (void)p;
 }
 
-static const struct fl_port_ops fuzz_ops = {fp_read, fp_write, fp_baud, fp_lines, fp_nop,
+static const struct fl_port_ops fuzz_ops = {fp_read, fp_write, fp_baud,  fp_lines, fp_nop,
                                             fp_nop,  fp_now,   fp_sleep, fp_close};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

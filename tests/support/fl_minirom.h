@@ -17,19 +17,19 @@
 struct minirom {
     struct fl_testport *tp;
     enum fl_chip chip;
-    int status_len;          /* ROM status length (2 or 4) */
+    int status_len; /* ROM status length (2 or 4) */
     uint32_t magic;
-    int sec_chip_id;         /* -1: GET_SECURITY_INFO unsupported */
+    int sec_chip_id; /* -1: GET_SECURITY_INFO unsupported */
     uint32_t jedec;
     uint8_t flash[MINIROM_FLASH];
     bool stub;
-    bool dead;               /* left the loader: answers nothing */
-    int drop_syncs;          /* ignore this many SYNCs */
-    const char *boot_text;   /* emitted on every reset (EN released) */
-    int corrupt_data_once;   /* answer the Nth data block with a checksum error */
-    int stub_fail_block;     /* stub: report a write error after this block (deferred) */
-    bool stub_fail_persist;  /* ... and on every block after it */
-    int delay_per_kib_ms;    /* reply delay for data blocks per KiB written */
+    bool dead;              /* left the loader: answers nothing */
+    int drop_syncs;         /* ignore this many SYNCs */
+    const char *boot_text;  /* emitted on every reset (EN released) */
+    int corrupt_data_once;  /* answer the Nth data block with a checksum error */
+    int stub_fail_block;    /* stub: report a write error after this block (deferred) */
+    bool stub_fail_persist; /* ... and on every block after it */
+    int delay_per_kib_ms;   /* reply delay for data blocks per KiB written */
     int reply_delay_ms;
     /* write state */
     uint32_t w_addr, w_bs, w_written;

@@ -28,11 +28,11 @@ struct fl_testport {
     int64_t now;
     struct fl_testport_chunk *chunks;
     size_t nchunks, cap;
-    size_t max_read;     /* bytes per read call (0: unlimited): splits frames */
-    uint8_t *tx;         /* everything written */
+    size_t max_read; /* bytes per read call (0: unlimited): splits frames */
+    uint8_t *tx;     /* everything written */
     size_t tx_len, tx_cap;
     size_t writes;
-    bool lines;          /* set_lines works */
+    bool lines; /* set_lines works */
     int line_changes;
     bool dtr, rts;
     uint32_t bauds[16];

@@ -82,9 +82,8 @@ TEST(patch_esp8266_sizes)
     ASSERT(d != NULL);
     bool changed;
     struct fl_error err;
-    ASSERT_EQ_INT(fl_image_patch(d, len, FL_CHIP_ESP8266, FL_MODE_DOUT, 26, 1u << 20, &changed,
-                                 &err),
-                  FL_OK);
+    ASSERT_EQ_INT(
+        fl_image_patch(d, len, FL_CHIP_ESP8266, FL_MODE_DOUT, 26, 1u << 20, &changed, &err), FL_OK);
     ASSERT(changed);
     ASSERT_EQ_UINT(d[2], 0x03);
     ASSERT_EQ_UINT(d[3], 0x21);
@@ -106,9 +105,9 @@ TEST(corruption_is_detected)
     ASSERT(!info.valid);
     ASSERT(info.checksum != info.checksum_calc);
     bool changed;
-    ASSERT_EQ_INT(fl_image_patch(d, len, FL_CHIP_ESP32, FL_MODE_QIO, FL_PARAM_KEEP, 0, &changed,
-                                 &err),
-                  FL_ERR_INVALID);
+    ASSERT_EQ_INT(
+        fl_image_patch(d, len, FL_CHIP_ESP32, FL_MODE_QIO, FL_PARAM_KEEP, 0, &changed, &err),
+        FL_ERR_INVALID);
     ASSERT_EQ_INT(fl_image_parse(d, 100, FL_CHIP_ESP32, &info, &err), FL_ERR_INVALID);
     ASSERT_CONTAINS(err.msg, "segment 0");
     d[0] = 0x7F;

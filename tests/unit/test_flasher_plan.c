@@ -84,9 +84,9 @@ TEST(sparse_filesystem_sends_only_data)
 {
     size_t len = 1 << 20;
     uint8_t *d = make_image(len);
-    memset(d, 0x42, 20000);            /* files at the start */
-    memset(d + 0x80000, 0x17, 100);    /* a page in the middle */
-    memset(d + len - 256, 0x00, 256);  /* metadata at the end */
+    memset(d, 0x42, 20000);           /* files at the start */
+    memset(d + 0x80000, 0x17, 100);   /* a page in the middle */
+    memset(d + len - 256, 0x00, 256); /* metadata at the end */
     struct fl_plan_item items[1024];
     ASSERT(fl_plan_max_items(len) <= 1024);
     size_t n = fl_plan_region(d, len, 0x200000, 0, items);

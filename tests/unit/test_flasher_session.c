@@ -1,5 +1,6 @@
 /* Sessions against a small ROM model on a virtual clock: connect, identify,
  * timeouts, stray frames, writes (sparse, compressed, verified), stub, read. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "support/fl_minirom.h"
@@ -516,17 +517,64 @@ TEST(cancel_stops_between_blocks)
     rig_free(r);
 }
 
+struct worker {
+    enum fl_chip chip;
+    unsigned seed;
+    int rc;
+    bool bytes_ok;
+};
+
+/* One board per thread, nothing shared: what the provisioning layer does. */
+static void *flash_one(void *arg)
+{
+    struct worker *wk = arg;
+    struct rig *r = rig_new(wk->chip);
+    struct fl_error err;
+    size_t len = 200000;
+    uint8_t *img = pattern(len, wk->seed);
+    memset(img + 50000, 0xFF, 100000);
+    wk->rc = rig_connect(r, &err);
+    if (wk->rc == FL_OK) {
+        struct fl_region reg = {0x10000, img, len};
+        struct fl_region_result res;
+        wk->rc = fl_write_regions(&r->s, &reg, 1, &res, &err);
+        wk->bytes_ok = memcmp(r->rom->flash + 0x10000, img, len) == 0;
+    }
+    free(img);
+    rig_free(r);
+    return NULL;
+}
+
+TEST(parallel_sessions_in_threads)
+{
+    static const enum fl_chip chips[] = {FL_CHIP_ESP32, FL_CHIP_ESP8266, FL_CHIP_ESP32C3,
+                                         FL_CHIP_ESP32};
+    pthread_t th[4];
+    struct worker wk[4];
+    for (int i = 0; i < 4; i++) {
+        wk[i] = (struct worker){.chip = chips[i], .seed = 100 + (unsigned)i};
+        ASSERT(pthread_create(&th[i], NULL, flash_one, &wk[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+    }
+    for (int i = 0; i < 4; i++) {
+        ASSERT_MSG(wk[i].rc == FL_OK, "board %d: rc %d", i, wk[i].rc);
+        ASSERT_MSG(wk[i].bytes_ok, "board %d: flash differs", i);
+    }
+}
+
 TEST_MAIN(RUN(connect_esp32_rom); RUN(connect_esp8266_rom_skips_security_info);
           RUN(connect_by_security_info_chip_id); RUN(wrong_chip_option_is_refused);
           RUN(lost_syncs_are_retried); RUN(wrong_boot_mode_is_diagnosed);
           RUN(download_mode_without_answers_is_diagnosed);
           RUN(port_without_lines_warns_once_and_still_syncs);
-          RUN(silence_without_lines_says_what_to_do); RUN(silent_board_times_out_on_the_virtual_clock);
-          RUN(stray_frames_and_junk_are_skipped); RUN(esp32_rom_sparse_compressed_write);
-          RUN(esp8266_rom_write_keeps_neighbours); RUN(checksum_error_is_retried);
-          RUN(compressed_block_timeout_follows_inflated_size);
+          RUN(silence_without_lines_says_what_to_do);
+          RUN(silent_board_times_out_on_the_virtual_clock); RUN(stray_frames_and_junk_are_skipped);
+          RUN(esp32_rom_sparse_compressed_write); RUN(esp8266_rom_write_keeps_neighbours);
+          RUN(checksum_error_is_retried); RUN(compressed_block_timeout_follows_inflated_size);
           RUN(skip_unchanged_and_sector_sharing); RUN(image_for_another_chip_needs_force);
           RUN(bootloader_header_patched_at_its_offset); RUN(stub_upload_write_read_erase);
-          RUN(stub_write_error_is_retried_once);
-          RUN(stub_write_error_that_persists_is_reported); RUN(rom_read_and_limits);
-          RUN(esp8266_rom_cannot_read_or_md5); RUN(cancel_stops_between_blocks);)
+          RUN(stub_write_error_is_retried_once); RUN(stub_write_error_that_persists_is_reported);
+          RUN(rom_read_and_limits); RUN(esp8266_rom_cannot_read_or_md5);
+          RUN(cancel_stops_between_blocks); RUN(parallel_sessions_in_threads);)

@@ -93,7 +93,8 @@ static void feed(const uint8_t *s, size_t n, size_t step, struct feed_result *r)
 
 TEST(junk_and_back_to_back_delimiters)
 {
-    static const char stream[] = "ets Jan  8 2013,rst cause:2\r\n\xC0\xC0\xC0\x01\x02\xC0" "abc"
+    static const char stream[] = "ets Jan  8 2013,rst cause:2\r\n\xC0\xC0\xC0\x01\x02\xC0"
+                                 "abc"
                                  "\xC0\x03\xC0";
     struct feed_result r;
     for (size_t step = 1; step <= 8; step++) {
