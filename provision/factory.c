@@ -103,6 +103,31 @@ static int esp32_data(struct job *j, struct job_region *out, size_t *n)
     return rc;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+    uint32_t x = ((const struct job_region *)a)->addr, y = ((const struct job_region *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* Touching regions become one erase: fewer commands, and on the ESP8266 ROM
+ * (whose erase size is approximate for odd sector counts) fewer chances to
+ * spill past a region's end. */
+static void merge(struct job_region *r, size_t *n)
+{
+    qsort(r, *n, sizeof *r, cmp_addr);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (k > 0 && (uint64_t)r[k - 1].addr + r[k - 1].len == r[i].addr) {
+            r[k - 1].len += r[i].len;
+            snprintf(r[k - 1].what, sizeof r[k - 1].what, "0x%x-0x%x", r[k - 1].addr,
+                     r[k - 1].addr + r[k - 1].len);
+        } else {
+            r[k++] = r[i];
+        }
+    }
+    *n = k;
+}
+
 static int data_regions(struct job *j, struct job_region *out, size_t *n)
 {
     const struct pv_profile *p = j->p;
@@ -213,6 +238,7 @@ int job_factory_reset(struct job *j)
         size_t n = 0;
         rc = data_regions(j, regions, &n);
         if (rc == PV_OK) {
+            merge(regions, &n);
             rc = plan_erase(j, regions, n);
         }
     }
