@@ -167,6 +167,17 @@ const struct pv_job_result *pv_batch_results(struct pv_batch *b, size_t *count)
     return r;
 }
 
+bool pv_batch_done_ok(struct pv_batch *b, const char *mac)
+{
+    bool found = false;
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->count && !found; i++) {
+        found = b->results[i].ok && strcmp(b->results[i].mac, mac) == 0;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return found;
+}
+
 void pv_batch_free(struct pv_batch *b)
 {
     if (b == NULL) {

@@ -1053,9 +1053,13 @@ void pv_batch_stop(struct pv_batch *b);
 size_t pv_batch_running(struct pv_batch *b);
 /* Waits for every worker. */
 void pv_batch_wait(struct pv_batch *b);
-/* Results of the finished jobs, in the order they ended; valid until the
- * next pv_batch_start or pv_batch_free. */
+/* Results of the finished jobs, in the order they ended. Only once no
+ * worker runs (after pv_batch_wait); valid until the next pv_batch_start or
+ * pv_batch_free. */
 const struct pv_job_result *pv_batch_results(struct pv_batch *b, size_t *count);
+/* Whether a finished job of this batch provisioned (or reset) the board with
+ * this MAC (normalised form, "aa:bb:..."). Safe while workers run. */
+bool pv_batch_done_ok(struct pv_batch *b, const char *mac);
 /* Waits, then frees. NULL is fine. */
 void pv_batch_free(struct pv_batch *b);
 

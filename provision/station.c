@@ -27,14 +27,7 @@ static bool done_here(struct station *st, const struct fl_usb_port *port)
         pv_ledger_mac_normalize(port->serial, mac) != PV_OK) {
         return false;
     }
-    size_t n = 0;
-    const struct pv_job_result *r = pv_batch_results(st->batch, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].ok && strcmp(r[i].mac, mac) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return pv_batch_done_ok(st->batch, mac);
 }
 
 static void on_usb(void *user, enum fl_usb_event event, const struct fl_usb_port *port)
