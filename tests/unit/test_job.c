@@ -326,6 +326,8 @@ TEST(a_batch_refuses_a_busy_port_and_stops_on_request)
     size_t n = 0;
     const struct pv_job_result *res = pv_batch_results(batch, &n);
     bool all_ok = n == 2 && res[0].ok && res[1].ok;
+    bool known = pv_batch_done_ok(batch, "24:0a:c4:00:99:05");
+    bool stranger = pv_batch_done_ok(batch, "24:0a:c4:00:99:55");
     pv_batch_free(batch);
     pv_jobs_release(&jobs);
     ASSERT_EQ_INT(start_a, PV_OK);
@@ -334,6 +336,7 @@ TEST(a_batch_refuses_a_busy_port_and_stops_on_request)
     ASSERT_EQ_UINT(running, 2);
     ASSERT_EQ_INT(after_stop, PV_ERR_CANCELLED);
     ASSERT(all_ok);
+    ASSERT(known && !stranger);
 }
 
 int main(void)
