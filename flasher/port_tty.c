@@ -372,7 +372,7 @@ int fl_tty_open(const char *path, uint32_t baud, struct fl_port **out, struct fl
     int bits;
     t->base.has_lines = ioctl(fd, TIOCMGET, &bits) == 0;
     fl_tty_low_latency(fd);
-    fl_tty_usb_ids(path, &t->base.usb_vid, &t->base.usb_pid);
+    fl_tty_usb_ids(fd, &t->base.usb_vid, &t->base.usb_pid);
     int rc = tty_set_baud(&t->base, baud, err);
     if (rc != FL_OK) {
         tty_close(&t->base);

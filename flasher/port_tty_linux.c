@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "flasher/port_tty_priv.h"
 
@@ -50,17 +52,18 @@ static unsigned read_hex_file(const char *path)
     return v;
 }
 
-void fl_tty_usb_ids(const char *path, uint16_t *vid, uint16_t *pid)
+void fl_tty_usb_ids(int fd, uint16_t *vid, uint16_t *pid)
 {
     *vid = *pid = 0;
-    char real[PATH_MAX];
-    if (realpath(path, real) == NULL) {
+    /* By the open file's device number, not by re-resolving its name: the
+     * name may be a symlink (by-id) or be gone by now, and resolving /dev
+     * paths is what some LD_PRELOAD sandboxes (umockdev 0.17) cannot do. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
         return;
     }
-    const char *name = strrchr(real, '/');
-    name = name ? name + 1 : real;
-    char dev[PATH_MAX];
-    snprintf(dev, sizeof dev, "/sys/class/tty/%s/device", name);
+    char dev[64];
+    snprintf(dev, sizeof dev, "/sys/dev/char/%u:%u/device", major(st.st_rdev), minor(st.st_rdev));
     char resolved[PATH_MAX];
     if (realpath(dev, resolved) == NULL) {
         return;

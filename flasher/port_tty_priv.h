@@ -11,7 +11,7 @@
 int fl_tty_apply_baud(int fd, uint32_t baud);
 /* Asks the driver for low latency (FTDI: 1 ms latency timer); best effort. */
 void fl_tty_low_latency(int fd);
-/* USB vendor/product of a /dev/ttyUSBn or ttyACMn via sysfs; 0 when unknown. */
-void fl_tty_usb_ids(const char *path, uint16_t *vid, uint16_t *pid);
+/* USB vendor/product of an open /dev/ttyUSBn or ttyACMn via sysfs; 0 when unknown. */
+void fl_tty_usb_ids(int fd, uint16_t *vid, uint16_t *pid);
 
 #endif

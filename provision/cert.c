@@ -150,6 +150,27 @@ int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv
     return pv_mint_devices(ca, p, dev, 1, pool, out, err);
 }
 
+int pv_mint_preview(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
+                    struct pv_identity *out, struct pv_error *err)
+{
+    pv_error_clear(err);
+    memset(out, 0, sizeof *out);
+    X509 *x = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = build_device(ca, p, dev, NULL, &x, &key, err);
+    /* Signed by its own key: the same shape and size class as the real one,
+     * but no CA signature exists that the record would have to account for. */
+    if (rc == PV_OK && X509_sign(x, key, EVP_sha256()) <= 0) {
+        rc = pv_ossl_error(err, PV_ERR_CRYPTO, NULL, "cannot sign the preview certificate");
+    }
+    if (rc == PV_OK) {
+        rc = pv_identity_fill(x, key, dev->id, out, err);
+    }
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
 int pv_mint_server(struct pv_ca *ca, const struct pv_server_req *req, struct pv_identity *out,
                    struct pv_error *err)
 {

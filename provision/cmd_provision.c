@@ -1,9 +1,217 @@
-/* Placeholder until the command lands; replaced by its issue's work. */
-#include "provision/cli.h"
+/* `espprov provision`: a batch of boards (or a station) from one profile. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/cli_jobs.h"
+
+static const char usage[] =
+    "usage: espprov provision -P PROFILE (--port DEV... | --all-ports | --watch) [OPTIONS]\n"
+    "Provisions boards: connects, checks chip and flash against the profile, mints a key and\n"
+    "certificate per board (signed by the profile's CA), builds its filesystem (certificates,\n"
+    "key, config file, extra files), writes firmware and filesystem (compressed, verified),\n"
+    "resets it into the app and records every step in the ledger. Boards run in parallel.\n"
+    "  -P, --profile FILE      the profile (default $ESPPROV_PROFILE)\n"
+    "  -p, --port DEV          a board's serial port (repeat for more; rfc2217://HOST:PORT too)\n"
+    "      --all-ports         every board 'espprov ports' finds\n"
+    "      --watch             station mode: provision each board plugged in, until Ctrl-C\n"
+    "      --dry-run           connect, check and build everything, write nothing: no\n"
+    "                          certificate is issued and nothing is recorded\n"
+    "      --reprovision MODE  a board provisioned before: renew (new identity, the old\n"
+    "                          certificate revoked), keep (keep its key and certificate), or\n"
+    "                          ask (default: asks on a terminal, refuses otherwise)\n"
+    "      --only-fs           rewrite only the filesystem of a provisioned board, keeping its\n"
+    "                          identity (read back from it), e.g. after a new MQTT host\n"
+    "      --baud N            line rate while writing (default: .flash.baud, else 460800)\n"
+    "      --stub FILE         use this flasher stub (esptool JSON) instead of .flash.stub\n"
+    "      --no-stub           talk to the ROM loader only\n"
+    "      --json              one JSON object per board (and a summary) per line on stdout\n"
+    "  -q / -v                 less / more on stderr\n"
+    "Ctrl-C once: no new board starts, boards in flight finish; twice: they stop at the next\n"
+    "safe point. Exit status 1 if any board failed.\n";
+
+struct opts {
+    struct cli_job_args a;
+    const char *ports[64];
+    enum pv_reprovision_policy policy;
+    bool only_fs;
+    uint64_t baud;
+};
+
+static int add_port(struct opts *o, const char *port)
+{
+    for (size_t i = 0; i < o->a.port_count; i++) {
+        if (strcmp(o->ports[i], port) == 0) {
+            return CLI_OK; /* the same board twice would fight itself */
+        }
+    }
+    if (o->a.port_count >= sizeof o->ports / sizeof o->ports[0]) {
+        return cli_usage_error(usage, "at most %zu ports", sizeof o->ports / sizeof o->ports[0]);
+    }
+    o->ports[o->a.port_count++] = port;
+    return CLI_OK;
+}
+
+static int parse_policy(const char *text, enum pv_reprovision_policy *out)
+{
+    if (strcmp(text, "renew") == 0) {
+        *out = PV_POLICY_RENEW;
+    } else if (strcmp(text, "keep") == 0) {
+        *out = PV_POLICY_KEEP;
+    } else if (strcmp(text, "ask") == 0) {
+        *out = PV_POLICY_ASK;
+    } else {
+        return cli_usage_error(usage, "--reprovision: expected renew, keep or ask, got '%s'", text);
+    }
+    return CLI_OK;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse(int argc, char **argv, struct opts *o)
+{
+    enum {
+        OPT_ALL = 256,
+        OPT_WATCH,
+        OPT_DRY,
+        OPT_REPRO,
+        OPT_ONLY_FS,
+        OPT_BAUD,
+        OPT_STUB,
+        OPT_NO_STUB,
+        OPT_JSON
+    };
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'P'},
+        {"port", required_argument, NULL, 'p'},
+        {"all-ports", no_argument, NULL, OPT_ALL},
+        {"watch", no_argument, NULL, OPT_WATCH},
+        {"dry-run", no_argument, NULL, OPT_DRY},
+        {"reprovision", required_argument, NULL, OPT_REPRO},
+        {"only-fs", no_argument, NULL, OPT_ONLY_FS},
+        {"baud", required_argument, NULL, OPT_BAUD},
+        {"stub", required_argument, NULL, OPT_STUB},
+        {"no-stub", no_argument, NULL, OPT_NO_STUB},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->a.usage = usage;
+    o->a.ports = o->ports;
+    o->a.need_ca = true;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "P:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'P':
+            o->a.profile = optarg;
+            break;
+        case 'p':
+            if ((rc = add_port(o, optarg)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case OPT_ALL:
+            o->a.all_ports = true;
+            break;
+        case OPT_WATCH:
+            o->a.watch = true;
+            break;
+        case OPT_DRY:
+            o->a.dry_run = true;
+            break;
+        case OPT_REPRO:
+            if ((rc = parse_policy(optarg, &o->policy)) != CLI_OK) {
+                return rc;
+            }
+            break;
+        case OPT_ONLY_FS:
+            o->only_fs = true;
+            break;
+        case OPT_BAUD:
+            if (!cli_parse_size_opt(usage, "--baud", optarg, &o->baud)) {
+                return CLI_USAGE;
+            }
+            break;
+        case OPT_STUB:
+            o->a.stub = optarg;
+            break;
+        case OPT_NO_STUB:
+            o->a.no_stub = true;
+            break;
+        case OPT_JSON:
+            o->a.json = true;
+            break;
+        case 'h':
+            return cli_help(usage);
+        default:
+            return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    }
+    int sources = (o->a.port_count > 0) + o->a.all_ports + o->a.watch;
+    if (sources != 1) {
+        return cli_usage_error(usage, sources ? "--port, --all-ports and --watch exclude each other"
+                                              : "which boards? give --port DEV, --all-ports or "
+                                                "--watch");
+    }
+    if (o->a.stub != NULL && o->a.no_stub) {
+        return cli_usage_error(usage, "--stub and --no-stub contradict each other");
+    }
+    if (o->only_fs && o->policy == PV_POLICY_RENEW) {
+        return cli_usage_error(usage, "--only-fs keeps the identity; it cannot renew it");
+    }
+    if (o->baud != 0 && (o->baud < 9600 || o->baud > 4000000)) {
+        return cli_usage_error(usage, "--baud: expected 9600-4000000");
+    }
+    return -1;
+}
 
 int cmd_provision(int argc, char **argv, struct cli_ctx *ctx)
 {
-    (void)argc;
-    (void)ctx;
-    return cli_fail(NULL, "'%s' is not implemented yet", argv[0]);
+    struct opts o;
+    int status = parse(argc, argv, &o);
+    if (status >= 0) {
+        return status;
+    }
+    struct cli_job_env env;
+    struct cli_run run;
+    bool run_started = false;
+    struct pv_jobs jobs = {0};
+    status = cli_jobs_open(ctx, &o.a, &env);
+    if (status == CLI_OK) {
+        status = cli_run_start(&run, ctx, o.a.json, o.a.dry_run, "provisioned");
+        run_started = status == CLI_OK;
+    }
+    size_t boards = o.a.watch ? 4 : o.a.all_ports ? env.usb_count : o.a.port_count;
+    if (status == CLI_OK && !o.a.dry_run) {
+        status = cli_jobs_pool(&env, boards);
+    }
+    if (status == CLI_OK) {
+        jobs = (struct pv_jobs){
+            .mode = o.only_fs ? PV_JOB_ONLY_FS : PV_JOB_PROVISION,
+            .profile = env.profile,
+            .ca = env.ca,
+            .ledger = env.ledger,
+            .pool = env.pool,
+            .stub = env.stub,
+            .baud = (uint32_t)o.baud,
+            .dry_run = o.a.dry_run,
+            .reprovision = o.only_fs ? PV_POLICY_KEEP : o.policy,
+        };
+        cli_run_hook(&run, &jobs);
+        struct pv_error err;
+        status = pv_jobs_prepare(&jobs, &err) == PV_OK ? CLI_OK : cli_fail_err(&err);
+    }
+    if (status == CLI_OK) {
+        status = cli_jobs_execute(&run, &o.a, &env, &jobs);
+    }
+    if (run_started) {
+        cli_run_stop(&run);
+    }
+    pv_jobs_release(&jobs);
+    cli_jobs_close(&env);
+    return cli_finish(status);
 }

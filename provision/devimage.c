@@ -13,8 +13,19 @@
 static int fs_params(const struct pv_profile *p, struct sg_params *params, struct pv_error *err)
 {
     struct sg_error e;
-    if (sg_preset(p->fs.preset, p->fs.size, params, &e) != SG_OK ||
-        sg_params_check(params, p->fs.size, &e) != SG_OK) {
+    if (p->fs.size == 0) {
+        return pv_error_set(err, PV_ERR_INVALID,
+                            "provision the board, or give .filesystem.offset and .size",
+                            ".filesystem: the size comes from each board's partition table "
+                            "(.partitions \"device\")");
+    }
+    if (sg_preset(p->fs.preset, p->fs.size, params, &e) != SG_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, ".filesystem: %s", e.msg);
+    }
+    if (p->fs.block_size != 0) {
+        params->block_size = p->fs.block_size; /* a layout's own (2M512: 8 KB below 512 KB) */
+    }
+    if (sg_params_check(params, p->fs.size, &e) != SG_OK) {
         return pv_error_set(err, PV_ERR_INVALID, NULL, ".filesystem: %s", e.msg);
     }
     return PV_OK;

@@ -262,6 +262,28 @@ int pv_ledger_take_seq(struct pv_ledger *lg, int64_t id, int64_t *seq, struct pv
     return ledger_txn_end(lg, rc, err);
 }
 
+int pv_ledger_peek_seq(struct pv_ledger *lg, const char *profile, const char *mac, int64_t *seq,
+                       bool *assigned, struct pv_error *err)
+{
+    char norm[PV_LEDGER_MAC_LEN];
+    if (pv_ledger_mac_normalize(mac, norm) != PV_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "ledger: '%.40s' is not a MAC address", mac);
+    }
+    bool known = false;
+    pthread_mutex_lock(&lg->lock);
+    int rc = query_int(lg, "SELECT seq FROM seq_numbers WHERE profile = ?1 AND mac = ?2", profile,
+                       norm, seq, &known, err);
+    if (rc == PV_OK && !known) {
+        rc = query_int(lg, "SELECT coalesce(max(seq), 0) + 1 FROM seq_numbers WHERE profile = ?1",
+                       profile, NULL, seq, NULL, err);
+    }
+    pthread_mutex_unlock(&lg->lock);
+    if (assigned != NULL) {
+        *assigned = known;
+    }
+    return rc;
+}
+
 int pv_ledger_minted(struct pv_ledger *lg, int64_t id, const struct pv_ledger_identity *ident,
                      struct pv_error *err)
 {

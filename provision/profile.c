@@ -35,7 +35,7 @@ static int parse_flash(struct pctx *c, json_t *root)
     if (json_get_object(c, root, "", "flash", 0, &f) != PV_OK || f == NULL) {
         return f == NULL && c->err->code == 0 ? PV_OK : c->err->code;
     }
-    static const char *const keys[] = {"size", "mode", "freq", "baud", NULL};
+    static const char *const keys[] = {"size", "mode", "freq", "baud", "stub", NULL};
     if (json_only_keys(c, f, ".flash", keys) != PV_OK) {
         return c->err->code;
     }
@@ -68,6 +68,17 @@ static int parse_flash(struct pctx *c, json_t *root)
         return c->err->code;
     }
     c->p->flash.baud = (uint32_t)baud;
+    char *stub = NULL;
+    if (json_get_string(c, f, ".flash", "stub", 0, 1, PATH_MAX, &stub) != PV_OK) {
+        return c->err->code;
+    }
+    if (stub != NULL) {
+        c->p->flash.stub = pctx_abs_path(c, stub);
+        free(stub);
+        if (c->p->flash.stub == NULL) {
+            return pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
+        }
+    }
     return PV_OK;
 }
 
@@ -123,53 +134,6 @@ static int parse_firmware(struct pctx *c, json_t *root)
     return PV_OK;
 }
 
-static int parse_filesystem(struct pctx *c, json_t *root)
-{
-    json_t *fs;
-    if (json_get_object(c, root, "", "filesystem", G_REQUIRED, &fs) != PV_OK) {
-        return c->err->code;
-    }
-    static const char *const keys[] = {"preset", "offset", "size", "files", "dir", NULL};
-    if (json_only_keys(c, fs, ".filesystem", keys) != PV_OK) {
-        return c->err->code;
-    }
-    if (json_get_string(c, fs, ".filesystem", "preset", G_NO_ENV, 1, 32, &c->p->fs.preset) !=
-        PV_OK) {
-        return c->err->code;
-    }
-    if (c->p->fs.preset == NULL) {
-        c->p->fs.preset =
-            strdup(strcmp(c->p->chip, "esp8266") == 0 ? "esp8266-arduino" : "esp32-arduino");
-        if (c->p->fs.preset == NULL) {
-            return pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
-        }
-    } else if (pv_fs_preset_check(c->p->fs.preset) != PV_OK) {
-        return perr(c, ".filesystem.preset", "unknown preset \"%s\" (known: %s)", c->p->fs.preset,
-                    pv_fs_preset_list());
-    }
-    uint64_t off = 0, size = 0;
-    if (json_get_size(c, fs, ".filesystem", "offset", G_REQUIRED, UINT32_MAX, &off, NULL) !=
-            PV_OK ||
-        json_get_size(c, fs, ".filesystem", "size", G_REQUIRED, UINT32_MAX, &size, NULL) != PV_OK) {
-        return c->err->code;
-    }
-    if (off % 4096 != 0) {
-        return perr(c, ".filesystem.offset", "0x%llx is not a multiple of 0x1000 (a flash sector)",
-                    (unsigned long long)off);
-    }
-    if (size == 0 || size % 4096 != 0 || off + size > UINT32_MAX) {
-        return perr(c, ".filesystem.size",
-                    "expected a non-zero multiple of 0x1000 that ends within 4 GiB, got 0x%llx",
-                    (unsigned long long)size);
-    }
-    c->p->fs.offset = (uint32_t)off;
-    c->p->fs.size = (uint32_t)size;
-    if (pv_fs_geometry_check(c->p, c->err) != PV_OK) {
-        return pv_error_prefix(c->err, ".filesystem");
-    }
-    return PV_OK;
-}
-
 static int parse_ntp_ledger(struct pctx *c, json_t *root)
 {
     json_t *arr;
@@ -214,13 +178,9 @@ static int parse_root(struct pctx *c, json_t *root)
     if (json_only_keys(c, root, "", keys) != PV_OK) {
         return c->err->code;
     }
-    /* Named layouts ("4M2M") and ESP-IDF partition tables come with the
-     * layout module; the keys are reserved so that a profile using them fails
-     * clearly instead of being misread. */
-    if (json_object_get(root, "layout") != NULL || json_object_get(root, "partitions") != NULL) {
-        return perr(c, json_object_get(root, "layout") ? ".layout" : ".partitions",
-                    "named layouts and partition tables are not supported by this version yet; "
-                    "give .filesystem.offset and .filesystem.size");
+    if (json_object_get(root, "layout") != NULL) {
+        return perr(c, ".layout",
+                    "a layout belongs in .filesystem.layout (ESP8266, e.g. \"4M2M\")");
     }
     int idx = 0;
     if (parse_name(c, root) != PV_OK ||
@@ -232,7 +192,7 @@ static int parse_root(struct pctx *c, json_t *root)
         return pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
     }
     if (parse_flash(c, root) != PV_OK || parse_firmware(c, root) != PV_OK ||
-        parse_filesystem(c, root) != PV_OK || pv_profile_parse_ca(c, root) != PV_OK ||
+        pv_profile_parse_filesystem(c, root) != PV_OK || pv_profile_parse_ca(c, root) != PV_OK ||
         pv_profile_parse_device(c, root) != PV_OK || pv_profile_parse_wifi(c, root) != PV_OK ||
         pv_profile_parse_mqtt(c, root) != PV_OK || parse_ntp_ledger(c, root) != PV_OK ||
         pv_profile_parse_paths(c, root) != PV_OK || pv_profile_parse_fs_files(c, root) != PV_OK ||
@@ -352,7 +312,12 @@ void pv_profile_free(struct pv_profile *p)
         free(p->firmware[i].file);
     }
     free(p->firmware);
+    free(p->flash.stub);
     free(p->fs.preset);
+    free(p->fs.layout);
+    free(p->fs.partition);
+    free(p->partitions.file);
+    free(p->partitions.table);
     for (size_t i = 0; i < p->fs.file_count; i++) {
         free(p->fs.files[i].name);
         free(p->fs.files[i].path);

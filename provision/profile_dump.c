@@ -101,6 +101,7 @@ static json_t *build(const struct pv_profile *p)
     json_object_set_new(flash, "mode", opt_str(p->flash.mode));
     json_object_set_new(flash, "freq", opt_str(p->flash.freq));
     json_object_set_new(flash, "baud", p->flash.baud ? json_integer(p->flash.baud) : json_null());
+    json_object_set_new(flash, "stub", opt_str(p->flash.stub));
     json_object_set_new(root, "flash", flash);
     json_t *fw = json_array();
     for (size_t i = 0; i < p->firmware_count; i++) {
@@ -113,14 +114,29 @@ static json_t *build(const struct pv_profile *p)
     json_object_set_new(root, "firmware", fw);
     json_t *fs = json_object();
     json_object_set_new(fs, "preset", json_string(p->fs.preset));
-    json_object_set_new(fs, "offset", hex(p->fs.offset));
-    json_object_set_new(fs, "size", hex(p->fs.size));
+    if (p->fs.layout != NULL) {
+        json_object_set_new(fs, "layout", json_string(p->fs.layout));
+    }
+    if (p->fs.partition != NULL) {
+        json_object_set_new(fs, "partition", json_string(p->fs.partition));
+    }
+    bool per_board = p->fs.size == 0 && p->partitions.from_device;
+    json_object_set_new(fs, "offset",
+                        per_board ? json_string("from the board") : hex(p->fs.offset));
+    json_object_set_new(fs, "size", per_board ? json_string("from the board") : hex(p->fs.size));
+    if (p->fs.block_size != 0) {
+        json_object_set_new(fs, "block_size", json_integer(p->fs.block_size));
+    }
     json_t *files = json_object();
     for (size_t i = 0; i < p->fs.file_count; i++) {
         json_object_set_new(files, p->fs.files[i].name, json_string(p->fs.files[i].path));
     }
     json_object_set_new(fs, "files", files);
     json_object_set_new(root, "filesystem", fs);
+    if (p->partitions.file != NULL || p->partitions.from_device) {
+        json_object_set_new(root, "partitions",
+                            json_string(p->partitions.from_device ? "device" : p->partitions.file));
+    }
     json_t *ca = json_object();
     json_object_set_new(ca, "cert", json_string(p->ca.cert));
     json_object_set_new(ca, "key", json_string(p->ca.key));

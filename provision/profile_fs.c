@@ -25,8 +25,13 @@ int pv_fs_geometry_check(const struct pv_profile *p, struct pv_error *err)
 {
     struct sg_params params;
     struct sg_error e;
-    if (sg_preset(p->fs.preset, p->fs.size, &params, &e) != SG_OK ||
-        sg_params_check(&params, p->fs.size, &e) != SG_OK) {
+    if (sg_preset(p->fs.preset, p->fs.size, &params, &e) != SG_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "%s", e.msg);
+    }
+    if (p->fs.block_size != 0) {
+        params.block_size = p->fs.block_size;
+    }
+    if (sg_params_check(&params, p->fs.size, &e) != SG_OK) {
         return pv_error_set(err, PV_ERR_INVALID, NULL, "%s", e.msg);
     }
     return PV_OK;
@@ -204,16 +209,24 @@ int pv_profile_read_host_files(struct pctx *c)
         }
         p->firmware[i].size = (uint32_t)st.st_size;
     }
+    if (p->flash.stub != NULL) {
+        struct stat st;
+        if (stat(p->flash.stub, &st) != 0 || !S_ISREG(st.st_mode)) {
+            return perr(c, ".flash.stub", "cannot read '%s': %s", p->flash.stub,
+                        errno ? strerror(errno) : "not a regular file");
+        }
+    }
     uint64_t total = 0;
+    uint32_t room = p->fs.size ? p->fs.size : UINT32_MAX; /* "device": checked per board */
     for (size_t i = 0; i < p->fs.file_count; i++) {
         struct pv_profile_file *f = &p->fs.files[i];
         char path[PATH_MAX_LEN];
         jpath(path, ".filesystem.files", f->name);
-        if (pv_file_read(f->path, p->fs.size, &f->data, &f->size, c->err) != PV_OK) {
+        if (pv_file_read(f->path, room, &f->data, &f->size, c->err) != PV_OK) {
             return pv_error_prefix(c->err, "%s", path);
         }
         total += f->size;
-        if (total > p->fs.size) {
+        if (total > room) {
             return perr(c, path, "the extra files add up to more than the filesystem (0x%x bytes)",
                         p->fs.size);
         }
@@ -226,21 +239,58 @@ struct region {
     uint64_t start, end;
 };
 
+/* A firmware file past the partition table must sit inside one partition
+ * that is not the filesystem's (an app at its app partition, an initial
+ * otadata image ...). */
+static int check_in_partitions(struct pctx *c, const struct region *fw)
+{
+    const struct pv_partition_table *t = c->p->partitions.table;
+    if (t == NULL || fw->start < t->table_offset + 0x1000u) {
+        return PV_OK; /* the bootloader, below the table */
+    }
+    for (size_t i = 0; i < t->count; i++) {
+        const struct pv_partition *e = &t->entries[i];
+        if (fw->start >= e->offset && fw->end <= (uint64_t)e->offset + e->size) {
+            if (e->offset == c->p->fs.offset && c->p->fs.size != 0) {
+                break; /* reported as an overlap with .filesystem */
+            }
+            return PV_OK;
+        }
+        if (fw->start >= e->offset && fw->start < (uint64_t)e->offset + e->size) {
+            return perr(c, fw->what, "0x%llx-0x%llx does not fit partition '%s' (0x%x, 0x%x bytes)",
+                        (unsigned long long)fw->start, (unsigned long long)fw->end, e->label,
+                        e->offset, e->size);
+        }
+    }
+    return PV_OK;
+}
+
 int pv_profile_check_regions(struct pctx *c)
 {
     struct pv_profile *p = c->p;
-    struct region r[FIRMWARE_MAX + 1];
+    struct region r[FIRMWARE_MAX + 2];
     size_t n = 0;
     for (size_t i = 0; i < p->firmware_count; i++) {
         jpath_index(r[n].what, ".firmware", i);
         r[n].start = p->firmware[i].offset;
         r[n].end = r[n].start + p->firmware[i].size;
+        if (check_in_partitions(c, &r[n]) != PV_OK) {
+            return c->err->code;
+        }
         n++;
     }
-    snprintf(r[n].what, sizeof r[n].what, ".filesystem");
-    r[n].start = p->fs.offset;
-    r[n].end = r[n].start + p->fs.size;
-    n++;
+    if (p->fs.size != 0) {
+        snprintf(r[n].what, sizeof r[n].what, ".filesystem");
+        r[n].start = p->fs.offset;
+        r[n].end = r[n].start + p->fs.size;
+        n++;
+    }
+    if (p->partitions.table != NULL) {
+        snprintf(r[n].what, sizeof r[n].what, ".partitions (the table itself)");
+        r[n].start = p->partitions.table->table_offset;
+        r[n].end = r[n].start + PV_PARTITION_SECTOR;
+        n++;
+    }
     for (size_t i = 0; i < n; i++) {
         if (p->flash.size != 0 && r[i].end > p->flash.size) {
             return perr(c, r[i].what, "0x%llx-0x%llx ends past the flash size (0x%x)",

@@ -21,6 +21,8 @@ int pv_profile_check_config(struct pctx *c);
 #define FS_FILES_MAX 256
 #define FS_DIR_DEPTH 8
 
+/* .filesystem placement and parameters, .partitions (after .flash). */
+int pv_profile_parse_filesystem(struct pctx *c, json_t *root);
 /* .filesystem.files and .filesystem.dir (after .paths). */
 int pv_profile_parse_fs_files(struct pctx *c, json_t *root);
 /* Firmware sizes and extra file contents from the host (last). */

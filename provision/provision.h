@@ -15,6 +15,7 @@
 #define ESPPROV_PROVISION_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,28 +24,28 @@
 
 enum pv_err {
     PV_OK = 0,
-    PV_ERR_INVALID = -1,  /* bad input: profile field, argument, file content */
-    PV_ERR_IO = -2,       /* a file could not be read or written */
-    PV_ERR_CRYPTO = -3,   /* OpenSSL refused (wrong passphrase, mismatched key, ...) */
+    PV_ERR_INVALID = -1, /* bad input: profile field, argument, file content */
+    PV_ERR_IO = -2,      /* a file could not be read or written */
+    PV_ERR_CRYPTO = -3,  /* OpenSSL refused (wrong passphrase, mismatched key, ...) */
     PV_ERR_NOMEM = -4,
-    PV_ERR_EXISTS = -5,   /* refusing to overwrite */
+    PV_ERR_EXISTS = -5, /* refusing to overwrite */
     PV_ERR_NOT_FOUND = -6,
-    PV_ERR_DEVICE = -7,   /* the board or the flasher failed */
-    PV_ERR_DB = -8,       /* the ledger database failed */
+    PV_ERR_DEVICE = -7, /* the board or the flasher failed */
+    PV_ERR_DB = -8,     /* the ledger database failed */
     PV_ERR_CANCELLED = -9,
 };
 
 struct pv_error {
-    int code;        /* enum pv_err */
-    char msg[512];   /* "what failed: why", lowercase, no trailing full stop */
-    char hint[256];  /* "what to try", or empty */
+    int code;       /* enum pv_err */
+    char msg[512];  /* "what failed: why", lowercase, no trailing full stop */
+    char hint[256]; /* "what to try", or empty */
 };
 
 /* Sets code, message and hint (hint may be NULL). Returns `code`. */
 int pv_error_set(struct pv_error *err, int code, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int pv_error_setv(struct pv_error *err, int code, const char *hint, const char *fmt,
-                  va_list ap) __attribute__((format(printf, 4, 0)));
+int pv_error_setv(struct pv_error *err, int code, const char *hint, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* Prefixes the existing message with "<context>: ". Returns err->code. */
 int pv_error_prefix(struct pv_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -227,6 +228,12 @@ int pv_ledger_connected(struct pv_ledger *lg, int64_t id, const char *chip, cons
 /* Gives the attempt its profile's {seq} number (see above): the MAC's
  * number if it has one, else the next free one. Needs step connected. */
 int pv_ledger_take_seq(struct pv_ledger *lg, int64_t id, int64_t *seq, struct pv_error *err);
+
+/* The {seq} number pv_ledger_take_seq() would give `mac` under `profile`
+ * now, without taking it (for --dry-run): its own (*assigned true) or the
+ * next free one, which another board may still take first. */
+int pv_ledger_peek_seq(struct pv_ledger *lg, const char *profile, const char *mac, int64_t *seq,
+                       bool *assigned, struct pv_error *err);
 
 struct pv_ledger_identity {
     const char *device_id;   /* required */
@@ -529,13 +536,18 @@ struct pv_profile {
         char *mode;    /* "qio" "qout" "dio" "dout" or NULL */
         char *freq;    /* "80m" "40m" "26m" "20m" or NULL */
         uint32_t baud; /* 0 when not set */
+        char *stub;    /* flasher stub (esptool JSON), absolute path, or NULL: ROM only */
     } flash;
     struct pv_profile_firmware *firmware;
     size_t firmware_count;
     struct {
         char *preset;                  /* spiffsgen preset name */
-        uint32_t offset;               /* flash offset */
-        uint32_t size;                 /* image size in bytes */
+        char *layout;                  /* .filesystem.layout: ESP8266 layout name, or NULL */
+        char *partition;               /* .filesystem.partition: label, or NULL */
+        bool explicit_region;          /* .filesystem.offset and .size were given */
+        uint32_t offset;               /* flash offset; 0 with .partitions "device" */
+        uint32_t size;                 /* image size in bytes; 0 with .partitions "device" */
+        uint32_t block_size;           /* SPIFFS block; 0: the preset's for `size` */
         struct pv_profile_file *files; /* extra files, sorted by name */
         size_t file_count;
     } fs;
@@ -581,6 +593,11 @@ struct pv_profile {
     struct {
         char *ca, *cert, *key, *config; /* SPIFFS names */
     } paths;
+    struct {
+        char *file;       /* .partitions: CSV or binary table, absolute path, or NULL */
+        bool from_device; /* .partitions "device": each board's table at 0x8000 */
+        struct pv_partition_table *table; /* parsed `file` (NULL under NO_FILES) */
+    } partitions;
     char *ledger; /* absolute path of the provisioning ledger */
     struct pv_profile_priv *priv;
 };
@@ -628,6 +645,16 @@ int pv_profile_dump(const struct pv_profile *p, char **out, struct pv_error *err
  */
 int pv_profile_ca_passphrase(const struct pv_profile *p, char *buf, size_t len, bool *found,
                              struct pv_error *err);
+
+/*
+ * The filesystem region partition table `t` gives for profile `p`: the
+ * partition labelled .filesystem.partition, else the first data/spiffs one,
+ * its size rounded down to 4 KB. When the profile also gives
+ * .filesystem.offset and .size, they must agree (else PV_ERR_INVALID naming
+ * both). For .partitions "device", with the table read from each board.
+ */
+int pv_profile_fs_from_table(const struct pv_profile *p, const struct pv_partition_table *t,
+                             uint32_t *offset, uint32_t *size, struct pv_error *err);
 
 /* ===== Devices and templates ========================================== */
 
@@ -722,6 +749,16 @@ int pv_mint_device(struct pv_ca *ca, const struct pv_profile *p, const struct pv
 int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *devs,
                     size_t n, struct pv_keypool *pool, struct pv_identity *out,
                     struct pv_error *err);
+
+/*
+ * For --dry-run: the identity pv_mint_device would make for `dev` (subject,
+ * SANs, extensions, key type, validity), but signed by its own key instead of
+ * the CA and recorded nowhere. It does not verify against the CA, so it can
+ * never pass for an issued certificate; it exists only to build a
+ * representative image. Release with pv_identity_release.
+ */
+int pv_mint_preview(struct pv_ca *ca, const struct pv_profile *p, const struct pv_device *dev,
+                    struct pv_identity *out, struct pv_error *err);
 
 /* A broker certificate request. */
 struct pv_server_req {
@@ -841,5 +878,211 @@ int pv_image_read_identity(const struct pv_profile *p, const uint8_t *image, siz
                            struct pv_identity *out, struct pv_error *err);
 
 /* ===== END profiles, certificates, device config, images ============= */
+
+/* ######################################################################
+ * ===== Jobs: provisioning, filesystem rebuild, factory reset ==========
+ * Files: jobs.c, job*.c, flashplan.c, factory.c, batch.c, station.c.
+ * ###################################################################### */
+
+/*
+ * One job is one board on one serial port, run on the caller's thread
+ * (pv_batch runs one thread per port). A provisioning job, in this order so
+ * that a crash or kill -9 at any moment leaves a ledger that tells the truth:
+ *
+ *   ledger row (before the board is touched) -> connect + detect -> ledger
+ *   connected -> checks (chip, flash size, regions; with .partitions
+ *   "device" the board's table) -> device id ({seq} taken) -> reprovision
+ *   policy -> identity: mint (recorded by the CA first) or keep (read back)
+ *   -> ledger minted -> revoke certificates of this MAC's unfinished
+ *   attempts (superseded) -> config + filesystem image in memory -> write
+ *   firmware, table and filesystem (compressed, MD5 verified) -> ledger
+ *   written, verified -> revoke the certificate a renewal replaced -> hard
+ *   reset -> ledger provisioned.
+ *
+ * A failure ends the row as "failed at <step>" with the reason. A board whose
+ * previous attempt failed or was interrupted is simply provisioned again: it
+ * counts as "seen before" only once an attempt reached provisioned.
+ *
+ * --dry-run: everything up to the write, nothing written: no ledger row, no
+ * {seq} taken, no certificate issued. The identity is a preview
+ * (pv_mint_preview: same shape, self-signed, recorded nowhere), so the CA
+ * record keeps holding exactly the certificates that may be on a board.
+ *
+ * Cancelling: `abort` (when raised) stops a job at the next safe point, i.e.
+ * between two flash blocks or two steps; its row then says "failed at <step>:
+ * cancelled". Not starting new boards is the batch's business.
+ *
+ * A factory reset: ledger row -> connect -> connected (the row gets the MAC's
+ * identity) -> [revoke every unrevoked certificate of the MAC] -> erase
+ * (the data regions, or the whole chip) -> erased -> [write the profile's
+ * firmware back -> written, verified] -> hard reset -> reset. Data regions:
+ * the filesystem; on ESP32 chips every data partition of the partition table
+ * (the profile's, else the one read from the board) except phy and efuse
+ * (nvs, otadata, coredump, nvs_keys, fat, spiffs, littlefs, undefined
+ * subtypes of type data); on the ESP8266 also everything from the end of the
+ * filesystem to the end of the flash (EEPROM, RF calibration, SDK WiFi
+ * settings), as Arduino's "Sketch + WiFi Settings" erase does.
+ */
+struct fl_stub;
+
+enum pv_job_mode {
+    PV_JOB_PROVISION = 0, /* firmware + filesystem, a new or kept identity */
+    PV_JOB_ONLY_FS,       /* only the filesystem, keeping the board's identity */
+    PV_JOB_RESET,         /* factory reset */
+};
+
+enum pv_reprovision_policy {
+    PV_POLICY_ASK = 0, /* call `ask`; without it, refuse */
+    PV_POLICY_RENEW,   /* new key and certificate; the old one revoked */
+    PV_POLICY_KEEP,    /* keep the key and certificate read back from the board */
+};
+
+enum pv_reset_flags {
+    PV_RESET_FULL = 1 << 0,    /* erase the whole chip */
+    PV_RESET_RESTORE = 1 << 1, /* write the profile's firmware (and table) back */
+    PV_RESET_REVOKE = 1 << 2,  /* revoke the MAC's certificates */
+};
+
+enum pv_job_phase {
+    PV_PHASE_CONNECT = 0,
+    PV_PHASE_CHECK,
+    PV_PHASE_READ, /* reading the filesystem or partition table back */
+    PV_PHASE_MINT,
+    PV_PHASE_BUILD,
+    PV_PHASE_ERASE,
+    PV_PHASE_WRITE,
+    PV_PHASE_RESET,
+    PV_PHASE_DONE,
+};
+/* "connect", "check", ... */
+const char *pv_job_phase_name(enum pv_job_phase phase);
+
+/* A snapshot for progress displays; pointers valid during the call only. */
+struct pv_job_progress {
+    const char *port;
+    enum pv_job_phase phase;
+    uint64_t done, total; /* bytes while reading, erasing, writing; else 0 */
+    const char *mac;      /* "" until connected */
+    const char *id;       /* "" until known */
+};
+
+/* How a job ended. Text fields are NUL-terminated, "" when unknown. */
+struct pv_job_result {
+    char port[256];
+    char mac[PV_LEDGER_MAC_LEN];
+    char chip[24]; /* "esp32" */
+    char id[PV_ID_MAX + 1];
+    int64_t attempt; /* ledger row; 0 in a dry run or when none was made */
+    bool ok;
+    bool dry_run;
+    bool cancelled;                  /* stopped by `abort` */
+    bool verified;                   /* every written region's MD5 matched */
+    enum pv_ledger_step failed_step; /* when !ok */
+    char error[512];
+    char hint[256];
+    char note[256];  /* what the user should know even on success, or "" */
+    char serial[41]; /* the certificate on the board (new or kept) */
+    char sha256[65];
+    enum pv_ledger_reprovision reprovision;
+    unsigned revoked; /* certificates this job revoked (CRL needs rewriting) */
+    uint64_t bytes;   /* bytes written (before compression) or erased */
+    double seconds;
+};
+
+struct pv_jobs_priv;
+
+/* What every job of a run shares. Fill the public part, then
+ * pv_jobs_prepare(); read-only while jobs run. Callbacks come from the jobs'
+ * threads, concurrently; each may be NULL. */
+struct pv_jobs {
+    enum pv_job_mode mode;
+    const struct pv_profile *profile;
+    struct pv_ca *ca;           /* required except for a reset without REVOKE */
+    struct pv_ledger *ledger;   /* required */
+    struct pv_keypool *pool;    /* RSA keys made ahead, or NULL */
+    const struct fl_stub *stub; /* flasher stub to run, or NULL: ROM loader */
+    uint32_t baud;              /* 0: .flash.baud, else 460800 */
+    bool dry_run;
+    enum pv_reprovision_policy reprovision;
+    unsigned reset_flags; /* enum pv_reset_flags */
+    int log_level;        /* enum fl_log_level passed to `log` (default 0: errors) */
+    const atomic_bool *abort;
+
+    void *user;
+    void (*progress)(void *user, const struct pv_job_progress *p);
+    void (*log)(void *user, const char *port, int level, const char *msg);
+    /* A board with a current identity under PV_POLICY_ASK: returns
+     * PV_REPROVISION_RENEW, _KEEP, or _NONE to refuse. Called one at a time
+     * per job; the callee serialises prompts. */
+    enum pv_ledger_reprovision (*ask)(void *user, const char *port,
+                                      const struct pv_ledger_row *identity);
+
+    struct pv_jobs_priv *priv; /* set by pv_jobs_prepare */
+};
+
+/*
+ * Loads and checks what does not depend on the board, once: firmware files
+ * (image headers built for the profile's chip), their SHA-256, the partition
+ * table binary, the CA certificate. Registers the profile's secrets with the
+ * ledger and, unless dry_run, closes the attempts of dead processes
+ * (pv_ledger_close_interrupted).
+ */
+int pv_jobs_prepare(struct pv_jobs *jobs, struct pv_error *err);
+void pv_jobs_release(struct pv_jobs *jobs);
+
+/* Runs one job on `port` and fills *out. Returns PV_OK when the board ended
+ * as asked (out->ok), else the error code (details in *out). */
+int pv_job_run(const struct pv_jobs *jobs, const char *port, struct pv_job_result *out);
+
+/* ===== Batches and station mode ====================================== */
+
+struct pv_batch; /* one worker thread per port */
+struct fl_usb_watch_opts;
+struct fl_usb_port;
+
+/* `done` runs on the worker's thread as each job ends (may be NULL). */
+int pv_batch_new(const struct pv_jobs *jobs,
+                 void (*done)(void *user, const struct pv_job_result *r), void *user,
+                 struct pv_batch **out, struct pv_error *err);
+/* Starts a worker for `port`. PV_ERR_EXISTS while a worker holds that port;
+ * PV_ERR_CANCELLED after pv_batch_stop. */
+int pv_batch_start(struct pv_batch *b, const char *port, struct pv_error *err);
+/* No new workers from now on (the running ones go on). */
+void pv_batch_stop(struct pv_batch *b);
+/* Workers still running. */
+size_t pv_batch_running(struct pv_batch *b);
+/* Waits for every worker. */
+void pv_batch_wait(struct pv_batch *b);
+/* Results of the finished jobs, in the order they ended. Only once no
+ * worker runs (after pv_batch_wait); valid until the next pv_batch_start or
+ * pv_batch_free. */
+const struct pv_job_result *pv_batch_results(struct pv_batch *b, size_t *count);
+/* Whether a finished job of this batch provisioned (or reset) the board with
+ * this MAC (normalised form, "aa:bb:..."). Safe while workers run. */
+bool pv_batch_done_ok(struct pv_batch *b, const char *mac);
+/* Waits, then frees. NULL is fine. */
+void pv_batch_free(struct pv_batch *b);
+
+/* What the station reports besides job results. */
+enum pv_station_event {
+    PV_STATION_ARRIVED, /* a board arrived; a worker started on its tty */
+    PV_STATION_SKIPPED, /* a board arrived but was not started (see `why`) */
+    PV_STATION_LEFT,    /* a board went away */
+};
+
+/*
+ * Station mode: watches USB (fl_usb_watch_*) until *stop, starting a worker
+ * in `b` for each board that arrives with a usable tty (and, with
+ * opts->report_present, for those already plugged in). Skipped: a board
+ * without a usable tty, a tty whose worker still runs, and a native-USB
+ * board whose serial (its MAC) was provisioned by this station, since its
+ * reset into the app makes it arrive again. Returns when *stop is raised
+ * (workers keep running: pv_batch_wait) or on a USB error.
+ */
+int pv_station_run(struct pv_batch *b, const struct fl_usb_watch_opts *opts,
+                   const atomic_bool *stop,
+                   void (*event)(void *user, enum pv_station_event ev, const char *tty,
+                                 const char *why),
+                   void *user, struct pv_error *err);
 
 #endif

@@ -57,6 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char pass[128];
     bool found;
     pv_profile_ca_passphrase(p, pass, sizeof pass, &found, &err);
+    if (p->partitions.from_device || p->partitions.file != NULL) {
+        /* What a board's table then decides (a fixed table stands in). */
+        static const char csv[] = "nvs, data, nvs, 0x9000, 0x5000\n"
+                                  "app0, app, ota_0, 0x10000, 0x140000\n"
+                                  "spiffs, data, spiffs, 0x290000, 0x160000\n";
+        struct pv_partition_table t;
+        uint32_t off, fs_size;
+        if (pv_partitions_parse_csv(csv, sizeof csv - 1, 0, &t, &err) == PV_OK) {
+            pv_profile_fs_from_table(p, &t, &off, &fs_size, &err);
+        }
+    }
     pv_profile_free(p);
     return 0;
 }

@@ -5,6 +5,7 @@
 profiles=$(cd "$(dirname "$0")/../../profiles" && pwd)
 
 export CA_PASS="examples-ca-pass-$$" WIFI_PASS="examples-wifi-$$"
+export ESPPROV_DEMO_CA_PASS="demo-ca-pass-$$" ESPPROV_DEMO_WIFI_PASS="demo-wifi-$$"
 for f in "$profiles"/*.json; do
     check "profile check $(basename "$f")" "$ESPPROV" profile check -P "$f"
 done

@@ -179,7 +179,7 @@ static const struct bad_case bad_cases[] = {
                "\"files\":{\"/client.crt.der\":\"data/index.html\"}}," BASE_WIFI BASE_MQTT "}",
      "\"/client.crt.der\" is used twice"},
     {BASE_HEAD BASE_FS BASE_WIFI BASE_MQTT ",\"layout\":\"4M2M\"}",
-     ".layout: named layouts and partition tables are not supported"},
+     ".layout: a layout belongs in .filesystem.layout"},
     {BASE_HEAD BASE_FS BASE_WIFI "\"mqtt\":{\"host\":\"b\",\"topics\":{\"cmd\":\"c\"}}}",
      ".mqtt.topics: needs a \"status\" topic"},
     {BASE_HEAD BASE_FS BASE_WIFI BASE_MQTT ",\"device\":{\"subject\":{\"O\":\"x\"}}}",
