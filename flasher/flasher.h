@@ -539,10 +539,10 @@ struct fl_port_ops {
 
 struct fl_port {
     const struct fl_port_ops *ops;
-    char name[256];     /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
-    uint32_t baud;      /* current line rate */
-    bool has_lines;     /* false once set_lines reported FL_ERR_NO_LINES */
-    uint16_t usb_vid;   /* 0 when unknown (not USB, or remote) */
+    char name[256];   /* what the user typed: /dev/ttyUSB0, rfc2217://host:port */
+    uint32_t baud;    /* current line rate */
+    bool has_lines;   /* false once set_lines reported FL_ERR_NO_LINES */
+    uint16_t usb_vid; /* 0 when unknown (not USB, or remote) */
     uint16_t usb_pid;
 };
 

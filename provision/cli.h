@@ -21,15 +21,15 @@
 struct pv_error;
 
 enum cli_exit {
-    CLI_OK = 0,      /* success */
-    CLI_FAILED = 1,  /* the operation failed */
-    CLI_USAGE = 2,   /* the command line was wrong */
+    CLI_OK = 0,     /* success */
+    CLI_FAILED = 1, /* the operation failed */
+    CLI_USAGE = 2,  /* the command line was wrong */
 };
 
 struct cli_ctx {
-    int verbosity;     /* -1 with -q, 0 by default, +1 per -v */
-    bool stderr_tty;   /* draw progress bars (stderr is a terminal) */
-    bool stdin_tty;    /* prompts are possible */
+    int verbosity;   /* -1 with -q, 0 by default, +1 per -v */
+    bool stderr_tty; /* draw progress bars (stderr is a terminal) */
+    bool stdin_tty;  /* prompts are possible */
 };
 
 typedef int (*cli_cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);

@@ -293,7 +293,8 @@ TEST(config_size_is_checked_at_load)
     token[1024] = '\0';
     snprintf(json, sizeof json,
              BASE_HEAD BASE_FS BASE_WIFI
-             "\"mqtt\":{\"host\":\"b\",\"username\":\"u\",\"token\":\"%s\",\"topics\":{\"status\":\"%.120s\","
+             "\"mqtt\":{\"host\":\"b\",\"username\":\"u\",\"token\":\"%s\",\"topics\":{\"status\":"
+             "\"%.120s\","
              "\"a\":\"%.120s\",\"b\":\"%.120s\",\"c\":\"%.120s\",\"d\":\"%.120s\",\"e\":\"%.120s\","
              "\"f\":\"%.120s\"}}}",
              token, token, token, token, token, token, token, token);
