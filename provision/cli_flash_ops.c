@@ -1,13 +1,12 @@
 /* espprov flash write | read | erase | verify. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "provision/cli_flash.h"
+#include "provision/provision.h"
 
 static const char *verify_text(const struct fl_region_result *r)
 {
@@ -116,49 +115,12 @@ int flash_cmd_write(struct flash_cli *c, int argc, char **argv)
     return flash_done(c, status);
 }
 
-/* Writes all of buf to path through a temporary file in the same directory.
- * The file stays 0600 (mkstemp): a flash dump can hold a device's key. */
+/* A flash dump can hold a device's key: it is written 0600, atomically. */
 static int write_atomic(const char *path, const uint8_t *buf, size_t len)
 {
-    char *dir_copy = strdup(path);
-    if (dir_copy == NULL) {
-        return cli_fail(NULL, "out of memory");
-    }
-    char tmp[4096];
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dirname(dir_copy), base);
-    free(dir_copy);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        return cli_fail(NULL, "cannot create a file next to '%s': %s", path, strerror(errno));
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            break;
-        }
-        done += (size_t)w;
-    }
-    int saved = errno;
-    bool ok = done == len && fsync(fd) == 0;
-    if (!ok && saved == 0) {
-        saved = errno;
-    }
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return cli_fail(NULL, "cannot write '%s': %s", path, strerror(saved));
+    struct pv_error err = {0};
+    if (pv_file_write(path, buf, len, 0600, 0, &err) != PV_OK) {
+        return cli_fail_err(&err);
     }
     return CLI_OK;
 }

@@ -44,11 +44,6 @@ void cli_spiffs_inputs_free(struct cli_spiffs_inputs *in);
 int cli_spiffs_read_file(const char *path, uint64_t max, uint8_t **data, size_t *len,
                          struct pv_error *err);
 
-/* Writes path through a temporary file in the same folder, fsync, rename:
- * either the old file stays or the complete new one is there. */
-int cli_spiffs_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
-                            struct pv_error *err);
-
 /* Opens (creating it if missing) the extraction directory. Returns an fd or -1. */
 int cli_spiffs_open_dir(const char *dir, struct pv_error *err);
 
@@ -57,7 +52,7 @@ int cli_spiffs_open_dir(const char *dir, struct pv_error *err);
  * must then be a relative path with no empty, "." or ".." component;
  * sub-folders are created, and no component may be a symlink, so nothing is
  * written outside the directory. An existing file is replaced only with
- * `force`. Atomic like cli_spiffs_write_atomic.
+ * `force`. Atomic: a temporary file, then rename.
  */
 int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t len, bool force,
                        struct pv_error *err);

@@ -237,30 +237,6 @@ static int write_at(int dirfd, const char *leaf, const char *shown, const uint8_
     return PV_OK;
 }
 
-int cli_spiffs_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode,
-                            struct pv_error *err)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else {
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    }
-    const char *leaf = slash ? slash + 1 : path;
-    if (*leaf == '\0') {
-        return pv_error_set(err, PV_ERR_INVALID, NULL, "'%s' names a folder, not a file", path);
-    }
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        return pv_error_set(err, PV_ERR_IO, NULL, "cannot open folder '%s': %s", dir,
-                            strerror(errno));
-    }
-    int rc = write_at(dirfd, leaf, path, data, len, mode, err);
-    close(dirfd);
-    return rc;
-}
-
 int cli_spiffs_open_dir(const char *dir, struct pv_error *err)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {

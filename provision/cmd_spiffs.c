@@ -195,7 +195,7 @@ static int build(int argc, char **argv, struct cli_spiffs_opts *o)
                                                     : NULL,
                       "%s", serr.msg);
     }
-    if (rc == CLI_OK && cli_spiffs_write_atomic(o->output, img, o->size, 0644, &perr) != PV_OK) {
+    if (rc == CLI_OK && pv_file_write(o->output, img, o->size, 0644, 0, &perr) != PV_OK) {
         rc = cli_fail_err(&perr);
     }
     if (rc == CLI_OK) {

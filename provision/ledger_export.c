@@ -3,9 +3,7 @@
  * file, with every column of an attempt (none of them is secret).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -213,51 +211,20 @@ int pv_ledger_export(struct pv_ledger *lg, const struct pv_ledger_filter *filter
 int pv_ledger_export_file(struct pv_ledger *lg, const struct pv_ledger_filter *filter,
                           enum pv_ledger_format format, const char *path, struct pv_error *err)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    char *dir = strdup(path);
-    if (tmp == NULL || dir == NULL) {
-        free(tmp);
-        free(dir);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem == NULL) {
         return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     }
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp); /* 0600 */
-    int rc = PV_OK;
-    if (fd < 0) {
-        rc = pv_error_set(err, PV_ERR_IO, "check that the folder exists and is writable",
-                          "cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
+    int rc = pv_ledger_export(lg, filter, format, mem, err);
+    if (fclose(mem) != 0 && rc == PV_OK) {
+        rc = pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory rendering the export");
     }
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot write '%s': %s", tmp, strerror(errno));
-    } else {
-        rc = pv_ledger_export(lg, filter, format, f, err);
-        if (rc == PV_OK && fsync(fileno(f)) != 0) {
-            rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot write '%s': %s", tmp, strerror(errno));
-        }
-        if (fclose(f) != 0 && rc == PV_OK) {
-            rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot write '%s': %s", tmp, strerror(errno));
-        }
+    /* 0600: the ledger names devices and serials, nobody else's business. */
+    if (rc == PV_OK) {
+        rc = pv_file_write(path, text, len, 0600, 0, err);
     }
-    if (rc == PV_OK && rename(tmp, path) != 0) {
-        rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot rename '%s' to '%s': %s", tmp, path,
-                          strerror(errno));
-    }
-    if (rc != PV_OK) {
-        unlink(tmp);
-    } else {
-        /* Make the rename itself durable. */
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-out:
-    free(tmp);
-    free(dir);
+    free(text);
     return rc;
 }
