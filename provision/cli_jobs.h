@@ -102,7 +102,37 @@ struct cli_job_args {
     bool watch;
     bool json;
     bool dry_run;
+    uint64_t baud; /* --baud, 0 = the profile's */
+    const char *port_list[64];
 };
+
+/* getopt_long codes of the options every job command takes, and their table
+ * rows (-P, -p, --baud, --stub, --no-stub, --json, --help). */
+enum {
+    CLI_JOB_OPT_BAUD = 300,
+    CLI_JOB_OPT_STUB,
+    CLI_JOB_OPT_NO_STUB,
+    CLI_JOB_OPT_JSON,
+};
+#define CLI_JOB_OPTIONS                                                                            \
+    {"profile", required_argument, NULL, 'P'}, {"port", required_argument, NULL, 'p'},             \
+        {"baud", required_argument, NULL, CLI_JOB_OPT_BAUD},                                       \
+        {"stub", required_argument, NULL, CLI_JOB_OPT_STUB},                                       \
+        {"no-stub", no_argument, NULL, CLI_JOB_OPT_NO_STUB},                                       \
+        {"json", no_argument, NULL, CLI_JOB_OPT_JSON},                                             \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+/* Starts the arguments of a job command with its usage text. */
+void cli_job_args_init(struct cli_job_args *a, const char *usage);
+/* Handles one of the shared options: returns false when `c` is the
+ * command's own. When it returns true with *status >= 0 (a usage error was
+ * printed, or the help text), the command exits with *status. */
+bool cli_job_option(struct cli_job_args *a, int c, const char *arg, int *status);
+/* Checks the shared options once all are parsed; prints and returns
+ * CLI_USAGE on a contradiction, else -1 (go on). */
+int cli_job_args_check(const struct cli_job_args *a);
 /* Profile, ledger, CA (passphrase registered as a ledger secret), stub.
  * Prints its error; returns CLI_OK, CLI_USAGE or CLI_FAILED. */
 int cli_jobs_open(const struct cli_ctx *ctx, const struct cli_job_args *a, struct cli_job_env *env);

@@ -193,3 +193,68 @@ int cli_jobs_execute(struct cli_run *run, const struct cli_job_args *a, struct c
     int summary = cli_run_summary(run);
     return status != CLI_OK ? status : summary;
 }
+
+void cli_job_args_init(struct cli_job_args *a, const char *usage)
+{
+    memset(a, 0, sizeof *a);
+    a->usage = usage;
+    a->ports = a->port_list;
+}
+
+static int add_port(struct cli_job_args *a, const char *port)
+{
+    for (size_t i = 0; i < a->port_count; i++) {
+        if (strcmp(a->port_list[i], port) == 0) {
+            return -1; /* the same board twice would fight itself */
+        }
+    }
+    size_t cap = sizeof a->port_list / sizeof a->port_list[0];
+    if (a->port_count >= cap) {
+        return cli_usage_error(a->usage, "at most %zu ports", cap);
+    }
+    a->port_list[a->port_count++] = port;
+    return -1;
+}
+
+bool cli_job_option(struct cli_job_args *a, int c, const char *arg, int *status)
+{
+    *status = -1;
+    switch (c) {
+    case 'P':
+        a->profile = arg;
+        return true;
+    case 'p':
+        *status = add_port(a, arg);
+        return true;
+    case CLI_JOB_OPT_BAUD:
+        if (!cli_parse_size_opt(a->usage, "--baud", arg, &a->baud)) {
+            *status = CLI_USAGE;
+        }
+        return true;
+    case CLI_JOB_OPT_STUB:
+        a->stub = arg;
+        return true;
+    case CLI_JOB_OPT_NO_STUB:
+        a->no_stub = true;
+        return true;
+    case CLI_JOB_OPT_JSON:
+        a->json = true;
+        return true;
+    case 'h':
+        *status = cli_help(a->usage);
+        return true;
+    default:
+        return false;
+    }
+}
+
+int cli_job_args_check(const struct cli_job_args *a)
+{
+    if (a->stub != NULL && a->no_stub) {
+        return cli_usage_error(a->usage, "--stub and --no-stub contradict each other");
+    }
+    if (a->baud != 0 && (a->baud < 9600 || a->baud > 4000000)) {
+        return cli_usage_error(a->usage, "--baud: expected 9600-4000000");
+    }
+    return -1;
+}

@@ -26,49 +26,31 @@ static const char usage[] =
 
 struct opts {
     struct cli_job_args a;
-    const char *ports[64];
     unsigned flags;
-    uint64_t baud;
 };
 
+/* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-    enum { OPT_FULL = 256, OPT_RESTORE, OPT_REVOKE, OPT_BAUD, OPT_STUB, OPT_NO_STUB, OPT_JSON };
+    enum { OPT_FULL = 256, OPT_RESTORE, OPT_REVOKE };
     static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'P'},
-        {"port", required_argument, NULL, 'p'},
+        CLI_JOB_OPTIONS,
         {"full", no_argument, NULL, OPT_FULL},
         {"restore", no_argument, NULL, OPT_RESTORE},
         {"revoke", no_argument, NULL, OPT_REVOKE},
-        {"baud", required_argument, NULL, OPT_BAUD},
-        {"stub", required_argument, NULL, OPT_STUB},
-        {"no-stub", no_argument, NULL, OPT_NO_STUB},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
-    o->a.usage = usage;
-    o->a.ports = o->ports;
-    int c;
+    cli_job_args_init(&o->a, usage);
+    int c, status;
     while ((c = getopt_long(argc, argv, "P:p:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'P':
-            o->a.profile = optarg;
-            break;
-        case 'p': {
-            bool dup = false;
-            for (size_t i = 0; i < o->a.port_count; i++) {
-                dup |= strcmp(o->ports[i], optarg) == 0;
+        if (cli_job_option(&o->a, c, optarg, &status)) {
+            if (status >= 0) {
+                return status;
             }
-            if (o->a.port_count >= sizeof o->ports / sizeof o->ports[0]) {
-                return cli_usage_error(usage, "too many ports");
-            }
-            if (!dup) {
-                o->ports[o->a.port_count++] = optarg;
-            }
-            break;
+            continue;
         }
+        switch (c) {
         case OPT_FULL:
             o->flags |= PV_RESET_FULL;
             break;
@@ -79,22 +61,6 @@ static int parse(int argc, char **argv, struct opts *o)
             o->flags |= PV_RESET_REVOKE;
             o->a.need_ca = true;
             break;
-        case OPT_BAUD:
-            if (!cli_parse_size_opt(usage, "--baud", optarg, &o->baud)) {
-                return CLI_USAGE;
-            }
-            break;
-        case OPT_STUB:
-            o->a.stub = optarg;
-            break;
-        case OPT_NO_STUB:
-            o->a.no_stub = true;
-            break;
-        case OPT_JSON:
-            o->a.json = true;
-            break;
-        case 'h':
-            return cli_help(usage);
         default:
             return CLI_USAGE;
         }
@@ -105,13 +71,7 @@ static int parse(int argc, char **argv, struct opts *o)
     if (o->a.port_count == 0) {
         return cli_usage_error(usage, "which board? give --port DEV");
     }
-    if (o->a.stub != NULL && o->a.no_stub) {
-        return cli_usage_error(usage, "--stub and --no-stub contradict each other");
-    }
-    if (o->baud != 0 && (o->baud < 9600 || o->baud > 4000000)) {
-        return cli_usage_error(usage, "--baud: expected 9600-4000000");
-    }
-    return -1;
+    return cli_job_args_check(&o->a);
 }
 
 int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx)
@@ -137,7 +97,7 @@ int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx)
             .ca = env.ca,
             .ledger = env.ledger,
             .stub = env.stub,
-            .baud = (uint32_t)o.baud,
+            .baud = (uint32_t)o.a.baud,
             .reset_flags = o.flags,
         };
         cli_run_hook(&run, &jobs);

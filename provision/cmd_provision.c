@@ -33,25 +33,9 @@ static const char usage[] =
 
 struct opts {
     struct cli_job_args a;
-    const char *ports[64];
     enum pv_reprovision_policy policy;
     bool only_fs;
-    uint64_t baud;
 };
-
-static int add_port(struct opts *o, const char *port)
-{
-    for (size_t i = 0; i < o->a.port_count; i++) {
-        if (strcmp(o->ports[i], port) == 0) {
-            return CLI_OK; /* the same board twice would fight itself */
-        }
-    }
-    if (o->a.port_count >= sizeof o->ports / sizeof o->ports[0]) {
-        return cli_usage_error(usage, "at most %zu ports", sizeof o->ports / sizeof o->ports[0]);
-    }
-    o->ports[o->a.port_count++] = port;
-    return CLI_OK;
-}
 
 static int parse_policy(const char *text, enum pv_reprovision_policy *out)
 {
@@ -70,47 +54,28 @@ static int parse_policy(const char *text, enum pv_reprovision_policy *out)
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-    enum {
-        OPT_ALL = 256,
-        OPT_WATCH,
-        OPT_DRY,
-        OPT_REPRO,
-        OPT_ONLY_FS,
-        OPT_BAUD,
-        OPT_STUB,
-        OPT_NO_STUB,
-        OPT_JSON
-    };
+    enum { OPT_ALL = 256, OPT_WATCH, OPT_DRY, OPT_REPRO, OPT_ONLY_FS };
     static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'P'},
-        {"port", required_argument, NULL, 'p'},
+        CLI_JOB_OPTIONS,
         {"all-ports", no_argument, NULL, OPT_ALL},
         {"watch", no_argument, NULL, OPT_WATCH},
         {"dry-run", no_argument, NULL, OPT_DRY},
         {"reprovision", required_argument, NULL, OPT_REPRO},
         {"only-fs", no_argument, NULL, OPT_ONLY_FS},
-        {"baud", required_argument, NULL, OPT_BAUD},
-        {"stub", required_argument, NULL, OPT_STUB},
-        {"no-stub", no_argument, NULL, OPT_NO_STUB},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
-    o->a.usage = usage;
-    o->a.ports = o->ports;
+    cli_job_args_init(&o->a, usage);
     o->a.need_ca = true;
-    int c, rc;
+    int c, status;
     while ((c = getopt_long(argc, argv, "P:p:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'P':
-            o->a.profile = optarg;
-            break;
-        case 'p':
-            if ((rc = add_port(o, optarg)) != CLI_OK) {
-                return rc;
+        if (cli_job_option(&o->a, c, optarg, &status)) {
+            if (status >= 0) {
+                return status;
             }
-            break;
+            continue;
+        }
+        switch (c) {
         case OPT_ALL:
             o->a.all_ports = true;
             break;
@@ -121,29 +86,13 @@ static int parse(int argc, char **argv, struct opts *o)
             o->a.dry_run = true;
             break;
         case OPT_REPRO:
-            if ((rc = parse_policy(optarg, &o->policy)) != CLI_OK) {
-                return rc;
+            if ((status = parse_policy(optarg, &o->policy)) != CLI_OK) {
+                return status;
             }
             break;
         case OPT_ONLY_FS:
             o->only_fs = true;
             break;
-        case OPT_BAUD:
-            if (!cli_parse_size_opt(usage, "--baud", optarg, &o->baud)) {
-                return CLI_USAGE;
-            }
-            break;
-        case OPT_STUB:
-            o->a.stub = optarg;
-            break;
-        case OPT_NO_STUB:
-            o->a.no_stub = true;
-            break;
-        case OPT_JSON:
-            o->a.json = true;
-            break;
-        case 'h':
-            return cli_help(usage);
         default:
             return CLI_USAGE;
         }
@@ -157,16 +106,10 @@ static int parse(int argc, char **argv, struct opts *o)
                                               : "which boards? give --port DEV, --all-ports or "
                                                 "--watch");
     }
-    if (o->a.stub != NULL && o->a.no_stub) {
-        return cli_usage_error(usage, "--stub and --no-stub contradict each other");
-    }
     if (o->only_fs && o->policy == PV_POLICY_RENEW) {
         return cli_usage_error(usage, "--only-fs keeps the identity; it cannot renew it");
     }
-    if (o->baud != 0 && (o->baud < 9600 || o->baud > 4000000)) {
-        return cli_usage_error(usage, "--baud: expected 9600-4000000");
-    }
-    return -1;
+    return cli_job_args_check(&o->a);
 }
 
 int cmd_provision(int argc, char **argv, struct cli_ctx *ctx)
@@ -197,7 +140,7 @@ int cmd_provision(int argc, char **argv, struct cli_ctx *ctx)
             .ledger = env.ledger,
             .pool = env.pool,
             .stub = env.stub,
-            .baud = (uint32_t)o.baud,
+            .baud = (uint32_t)o.a.baud,
             .dry_run = o.a.dry_run,
             .reprovision = o.only_fs ? PV_POLICY_KEEP : o.policy,
         };

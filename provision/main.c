@@ -121,7 +121,12 @@ int main(int argc, char **argv)
         return cli_usage_error(usage, "'%s' is not an espprov command (see 'espprov --help')",
                                sub_argv[0]);
     }
-    /* Each command parses its own options with getopt_long from a fresh state. */
+    /* Each command parses its own options with getopt_long from a fresh state;
+     * getopt names argv[0] in its own complaints ("espprov provision:
+     * unrecognized option '--x'"), so give it the full command. */
+    char name[64];
+    snprintf(name, sizeof name, "espprov %s", cmd->name);
+    sub_argv[0] = name;
     optind = 0;
     return cli_finish(cmd->fn(sub_argc, sub_argv, &ctx));
 }
