@@ -145,6 +145,14 @@ int cli_jobs_pool(struct cli_job_env *env, size_t boards);
 int cli_jobs_execute(struct cli_run *run, const struct cli_job_args *a, struct cli_job_env *env,
                      struct pv_jobs *jobs);
 
+/* The whole life of a job command: opens the environment, starts the
+ * display, (for RSA keys) the key pool, fills `spec`'s shared fields
+ * (profile, CA, ledger, pool, stub, baud, dry run) from them, prepares and
+ * runs the jobs, and tears everything down. `spec` carries only what the
+ * command decides (mode, flags, policy). Returns the exit status. */
+int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                  const struct pv_jobs *spec, const char *done_word, bool key_pool);
+
 /* cli_jobs_draw.c: the progress lines (callers hold run->lock). */
 void cli_draw_clear(struct cli_run *run);
 void cli_draw_slots(struct cli_run *run);

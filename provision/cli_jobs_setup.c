@@ -258,3 +258,44 @@ int cli_job_args_check(const struct cli_job_args *a)
     }
     return -1;
 }
+
+int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                  const struct pv_jobs *spec, const char *done_word, bool key_pool)
+{
+    struct cli_job_env env;
+    struct cli_run run;
+    bool run_started = false;
+    struct pv_jobs jobs = {0};
+    int status = cli_jobs_open(ctx, a, &env);
+    if (status == CLI_OK) {
+        status = cli_run_start(&run, ctx, a->json, a->dry_run, done_word);
+        run_started = status == CLI_OK;
+    }
+    if (status == CLI_OK && key_pool && !a->dry_run) {
+        /* A station never knows how many boards come; 4 keys ahead is plenty. */
+        size_t boards = a->watch ? 4 : a->all_ports ? env.usb_count : a->port_count;
+        status = cli_jobs_pool(&env, boards);
+    }
+    if (status == CLI_OK) {
+        jobs = *spec;
+        jobs.profile = env.profile;
+        jobs.ca = env.ca;
+        jobs.ledger = env.ledger;
+        jobs.pool = env.pool;
+        jobs.stub = env.stub;
+        jobs.baud = (uint32_t)a->baud;
+        jobs.dry_run = a->dry_run;
+        cli_run_hook(&run, &jobs);
+        struct pv_error err;
+        status = pv_jobs_prepare(&jobs, &err) == PV_OK ? CLI_OK : cli_fail_err(&err);
+    }
+    if (status == CLI_OK) {
+        status = cli_jobs_execute(&run, a, &env, &jobs);
+    }
+    if (run_started) {
+        cli_run_stop(&run);
+    }
+    pv_jobs_release(&jobs);
+    cli_jobs_close(&env);
+    return cli_finish(status);
+}

@@ -81,36 +81,6 @@ int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx)
     if (status >= 0) {
         return status;
     }
-    struct cli_job_env env;
-    struct cli_run run;
-    bool run_started = false;
-    struct pv_jobs jobs = {0};
-    status = cli_jobs_open(ctx, &o.a, &env);
-    if (status == CLI_OK) {
-        status = cli_run_start(&run, ctx, o.a.json, false, "reset");
-        run_started = status == CLI_OK;
-    }
-    if (status == CLI_OK) {
-        jobs = (struct pv_jobs){
-            .mode = PV_JOB_RESET,
-            .profile = env.profile,
-            .ca = env.ca,
-            .ledger = env.ledger,
-            .stub = env.stub,
-            .baud = (uint32_t)o.a.baud,
-            .reset_flags = o.flags,
-        };
-        cli_run_hook(&run, &jobs);
-        struct pv_error err;
-        status = pv_jobs_prepare(&jobs, &err) == PV_OK ? CLI_OK : cli_fail_err(&err);
-    }
-    if (status == CLI_OK) {
-        status = cli_jobs_execute(&run, &o.a, &env, &jobs);
-    }
-    if (run_started) {
-        cli_run_stop(&run);
-    }
-    pv_jobs_release(&jobs);
-    cli_jobs_close(&env);
-    return cli_finish(status);
+    const struct pv_jobs spec = {.mode = PV_JOB_RESET, .reset_flags = o.flags};
+    return cli_jobs_main(ctx, &o.a, &spec, "reset", false);
 }

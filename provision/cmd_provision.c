@@ -119,42 +119,9 @@ int cmd_provision(int argc, char **argv, struct cli_ctx *ctx)
     if (status >= 0) {
         return status;
     }
-    struct cli_job_env env;
-    struct cli_run run;
-    bool run_started = false;
-    struct pv_jobs jobs = {0};
-    status = cli_jobs_open(ctx, &o.a, &env);
-    if (status == CLI_OK) {
-        status = cli_run_start(&run, ctx, o.a.json, o.a.dry_run, "provisioned");
-        run_started = status == CLI_OK;
-    }
-    size_t boards = o.a.watch ? 4 : o.a.all_ports ? env.usb_count : o.a.port_count;
-    if (status == CLI_OK && !o.a.dry_run) {
-        status = cli_jobs_pool(&env, boards);
-    }
-    if (status == CLI_OK) {
-        jobs = (struct pv_jobs){
-            .mode = o.only_fs ? PV_JOB_ONLY_FS : PV_JOB_PROVISION,
-            .profile = env.profile,
-            .ca = env.ca,
-            .ledger = env.ledger,
-            .pool = env.pool,
-            .stub = env.stub,
-            .baud = (uint32_t)o.a.baud,
-            .dry_run = o.a.dry_run,
-            .reprovision = o.only_fs ? PV_POLICY_KEEP : o.policy,
-        };
-        cli_run_hook(&run, &jobs);
-        struct pv_error err;
-        status = pv_jobs_prepare(&jobs, &err) == PV_OK ? CLI_OK : cli_fail_err(&err);
-    }
-    if (status == CLI_OK) {
-        status = cli_jobs_execute(&run, &o.a, &env, &jobs);
-    }
-    if (run_started) {
-        cli_run_stop(&run);
-    }
-    pv_jobs_release(&jobs);
-    cli_jobs_close(&env);
-    return cli_finish(status);
+    const struct pv_jobs spec = {
+        .mode = o.only_fs ? PV_JOB_ONLY_FS : PV_JOB_PROVISION,
+        .reprovision = o.only_fs ? PV_POLICY_KEEP : o.policy,
+    };
+    return cli_jobs_main(ctx, &o.a, &spec, "provisioned", true);
 }
