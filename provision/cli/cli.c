@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 #include "provision/provision.h"
 
 static void print_prefixed(const char *kind, const char *fmt, va_list ap)

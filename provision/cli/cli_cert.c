@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/cli_pki.h"
+#include "provision/cli/cli_pki.h"
 
 static const char usage_revoke[] =
     "usage: espprov cert revoke -P PROFILE (--serial HEX | --id ID) [--reason R] [--crl]\n"

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "provision/cli_flash.h"
+#include "provision/cli/cli_flash.h"
 
 static void print_json(const char *path, size_t len, const struct fl_image_info *i)
 {

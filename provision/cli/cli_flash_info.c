@@ -1,7 +1,7 @@
 /* espprov flash info: what the board is. */
 #include <stdio.h>
 
-#include "provision/cli_flash.h"
+#include "provision/cli/cli_flash.h"
 
 static void print_mac(const uint8_t *m, char *out)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provision/cli_flash.h"
+#include "provision/cli/cli_flash.h"
 #include "provision/provision.h"
 
 static const char *verify_text(const struct fl_region_result *r)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "flasher/flasher.h"
-#include "provision/cli_jobs.h"
+#include "provision/cli/cli_jobs.h"
 
 /* ===== Signals and the display thread ================================= */
 

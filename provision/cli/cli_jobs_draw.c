@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "provision/cli_jobs.h"
+#include "provision/cli/cli_jobs.h"
 
 static int term_width(void)
 {

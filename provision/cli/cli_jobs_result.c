@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/cli_jobs.h"
+#include "provision/cli/cli_jobs.h"
 
 /* What a failure at a step could not do, as the ledger words it. */
 static const char *action(enum pv_ledger_step step)

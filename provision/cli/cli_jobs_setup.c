@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli_jobs.h"
-#include "provision/cli_pki.h"
+#include "provision/cli/cli_jobs.h"
+#include "provision/cli/cli_pki.h"
 
 static int open_ca(const struct cli_ctx *ctx, struct cli_job_env *env)
 {

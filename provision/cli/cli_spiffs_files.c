@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision/cli_spiffs.h"
+#include "provision/cli/cli_spiffs.h"
 #include "provision/provision.h"
 
 int cli_spiffs_read_file(const char *path, uint64_t max, uint8_t **data, size_t *len,

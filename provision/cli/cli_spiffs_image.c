@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli.h"
-#include "provision/cli_spiffs.h"
+#include "provision/cli/cli.h"
+#include "provision/cli/cli_spiffs.h"
 #include "provision/provision.h"
 #include "spiffsgen/spiffsgen.h"
 

@@ -1,8 +1,8 @@
 /* What `espprov spiffs` prints: sizes for humans, file listings. */
 #include <stdio.h>
 
-#include "provision/cli.h"
-#include "provision/cli_spiffs.h"
+#include "provision/cli/cli.h"
+#include "provision/cli/cli_spiffs.h"
 #include "spiffsgen/spiffsgen.h"
 
 /* "1 MiB", "64 KiB" or "123 456 bytes". */

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "provision/cli_pki.h"
+#include "provision/cli/cli_pki.h"
 
 static const char usage_main[] =
     "usage: espprov cert server|device|revoke|list -P PROFILE [OPTIONS]\n"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/cli_jobs.h"
+#include "provision/cli/cli_jobs.h"
 
 static const char usage[] =
     "usage: espprov factory-reset -P PROFILE --port DEV... [--full] [--restore] [--revoke]\n"

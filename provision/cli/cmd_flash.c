@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli_flash.h"
+#include "provision/cli/cli_flash.h"
 
 const char cli_flash_usage[] =
     "usage: espprov flash info [options]\n"

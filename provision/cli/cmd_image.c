@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli_pki.h"
+#include "provision/cli/cli_pki.h"
 
 static const char usage[] =
     "usage: espprov image -P PROFILE (--id ID | --mac MAC) -o IMAGE [OPTIONS]\n"

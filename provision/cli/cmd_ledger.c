@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 #include "provision/provision.h"
 
 static const char usage[] =

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "flasher/flasher.h"
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 
 static const char usage[] =
     "usage: espprov ports [--all] [--json]\n"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli_pki.h"
+#include "provision/cli/cli_pki.h"
 
 static const char usage_main[] = "usage: espprov profile check -P PROFILE\n"
                                  "Validate a device profile (profiles/README.md).\n";

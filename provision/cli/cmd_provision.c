@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/cli_jobs.h"
+#include "provision/cli/cli_jobs.h"
 
 static const char usage[] =
     "usage: espprov provision -P PROFILE (--port DEV... | --all-ports | --watch) [OPTIONS]\n"

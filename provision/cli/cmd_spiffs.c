@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provision/cli.h"
-#include "provision/cli_spiffs.h"
+#include "provision/cli/cli.h"
+#include "provision/cli/cli_spiffs.h"
 #include "provision/provision.h"
 #include "spiffsgen/spiffsgen.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 
 struct cli_cmd {
     const char *name;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 #define SERIALS_MAX 32
 #define CHUNK       0x40000u /* whole-flash erases in pieces: progress, and Ctrl-C between them */

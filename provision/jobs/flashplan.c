@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 #define SECTOR 0x1000u
 

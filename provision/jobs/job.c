@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 int64_t job_now_ms(void)
 {

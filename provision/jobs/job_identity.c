@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 /* Serials compare as numbers: case and leading zeros do not matter. */
 static bool same_serial(const char *a, const char *b)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 static int write_and_record(struct job *j, struct job_identity *ji,
                             const struct job_region *regions, size_t n, const char *fs_sha)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/job_priv.h"
+#include "provision/jobs/job_priv.h"
 
 const char *pv_job_phase_name(enum pv_job_phase phase)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "provision/partition_priv.h"
+#include "provision/layout/partition_priv.h"
 
 struct keyword {
     const char *name;

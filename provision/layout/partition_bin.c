@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/partition_priv.h"
+#include "provision/layout/partition_priv.h"
 
 static uint16_t get_le16(const uint8_t *p)
 {

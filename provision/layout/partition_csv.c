@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/partition_priv.h"
+#include "provision/layout/partition_priv.h"
 
 #define FIELDS 6
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "provision/ledger_priv.h"
+#include "provision/ledger/ledger_priv.h"
 
 static const char schema[] =
     "PRAGMA application_id = 1162890311;\n" /* LEDGER_APPLICATION_ID */

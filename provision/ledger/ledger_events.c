@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/ledger_priv.h"
+#include "provision/ledger/ledger_priv.h"
 
 int pv_ledger_revoke(struct pv_ledger *lg, const char *serial, const char *reason, int *count,
                      struct pv_error *err)

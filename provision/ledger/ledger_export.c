@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision/ledger_priv.h"
+#include "provision/ledger/ledger_priv.h"
 
 enum col_kind { TEXT, INT, STATE };
 

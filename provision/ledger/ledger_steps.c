@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "provision/ledger_priv.h"
+#include "provision/ledger/ledger_priv.h"
 
 /* A single integer from a query with up to two text parameters; *found
  * (may be NULL) says whether there was a row. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/ledger_priv.h"
+#include "provision/ledger/ledger_priv.h"
 
 /* ===== Input checks ==================================================== */
 

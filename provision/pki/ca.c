@@ -10,7 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 #define PEM_MAX        (256 * 1024)
 #define PASSPHRASE_MIN 8

@@ -7,7 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 #define SUBJECT_MAX 8
 #define SAN_MAX     32

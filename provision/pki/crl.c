@@ -6,7 +6,7 @@
 
 #include <openssl/pem.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 static int add_entry(void *user, const struct pv_issued *r)
 {

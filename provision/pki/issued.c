@@ -15,7 +15,7 @@
 
 #include <openssl/bn.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 #define SCHEMA_VERSION 1
 

@@ -8,7 +8,7 @@
 
 #include <openssl/err.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 struct pv_keypool {
     enum pv_key_type type;

@@ -7,7 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 /* ===== EC P-256 fast paths ============================================
  * X509_set_pubkey() and EVP_PKEY2PKCS8() go through OpenSSL's generic

@@ -8,7 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#include "provision/pki_priv.h"
+#include "provision/pki/pki_priv.h"
 
 int pv_ossl_error(struct pv_error *err, int code, const char *hint, const char *what)
 {

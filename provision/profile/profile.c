@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "provision/profile_json.h"
-#include "provision/profile_sections.h"
+#include "provision/profile/profile_json.h"
+#include "provision/profile/profile_sections.h"
 
 static const char *const chips[] = {"esp8266", "esp32",   "esp32s2", "esp32s3", "esp32c2",
                                     "esp32c3", "esp32c6", "esp32h2", NULL};

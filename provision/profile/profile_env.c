@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/profile_json.h"
+#include "provision/profile/profile_json.h"
 
 /* Longest value accepted anywhere before per-field limits (a token). */
 #define STRING_HARD_MAX 4096

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "provision/profile_sections.h"
+#include "provision/profile/profile_sections.h"
 #include "spiffsgen/spiffsgen.h"
 
 int pv_fs_preset_check(const char *preset)

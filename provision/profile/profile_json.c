@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/profile_json.h"
+#include "provision/profile/profile_json.h"
 
 int perr(struct pctx *c, const char *path, const char *fmt, ...)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/profile_sections.h"
+#include "provision/profile/profile_sections.h"
 
 #define SECTOR 0x1000u
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/profile_sections.h"
+#include "provision/profile/profile_sections.h"
 
 #define NOMEM(c) pv_error_set((c)->err, PV_ERR_NOMEM, NULL, "out of memory")
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/profile_priv.h"
+#include "provision/profile/profile_priv.h"
 #include "provision/provision.h"
 
 struct placeholder {

@@ -6,7 +6,7 @@
 #ifndef ESPPROV_PROFILE_SECTIONS_H
 #define ESPPROV_PROFILE_SECTIONS_H
 
-#include "provision/profile_json.h"
+#include "provision/profile/profile_json.h"
 
 int pv_profile_parse_ca(struct pctx *c, json_t *root);
 int pv_profile_parse_device(struct pctx *c, json_t *root);

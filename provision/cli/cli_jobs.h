@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "flasher/flasher.h"
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 #include "provision/provision.h"
 
 #define CLI_SLOTS 32

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 #include "provision/provision.h"
 
 #define CLI_PASSPHRASE_MAX 1024

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "provision/profile_priv.h"
+#include "provision/profile/profile_priv.h"
 
 struct pctx {
     struct pv_profile *p;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "flasher/flasher.h"
-#include "provision/cli.h"
+#include "provision/cli/cli.h"
 
 extern const char cli_flash_usage[];
 
