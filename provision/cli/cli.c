@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "provision/cli/cli.h"
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 static void print_prefixed(const char *kind, const char *fmt, va_list ap)
 {

@@ -1,6 +1,6 @@
 /*
  * The command layer's private header (not a library API): shared by
- * provision/main.c and the provision/cmd_*.c files, and nothing else.
+ * provision/cli/main.c and the provision/cli/cmd_*.c files, and nothing else.
  *
  * Conventions every command follows:
  *   - `int cmd_<name>(int argc, char **argv, struct cli_ctx *ctx)`; argv[0] is
@@ -82,7 +82,7 @@ void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_end(struct cli_progress *p, bool ok);
 int64_t cli_now_ms(void);
 
-/* The commands (one provision/cmd_<name>.c each). */
+/* The commands (one provision/cli/cmd_<name>.c each). */
 int cmd_ca(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/pki/pki.h"
 
 static const char usage_revoke[] =
     "usage: espprov cert revoke -P PROFILE (--serial HEX | --id ID) [--reason R] [--crl]\n"

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "provision/cli/cli_flash.h"
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 static const char *verify_text(const struct fl_region_result *r)
 {

@@ -25,7 +25,9 @@
 
 #include "flasher/flasher.h"
 #include "provision/cli/cli.h"
-#include "provision/provision.h"
+#include "provision/jobs/jobs.h"
+#include "provision/ledger/ledger.h"
+#include "provision/profile/profile.h"
 
 #define CLI_SLOTS 32
 

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/pki/pki.h"
 
 int cli_load_profile(const char *usage, const char *option, unsigned flags, struct pv_profile **out)
 {

@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 #include "provision/cli/cli.h"
-#include "provision/provision.h"
+#include "provision/pki/pki.h"
+#include "provision/profile/profile.h"
 
 #define CLI_PASSPHRASE_MAX 1024
 

@@ -1,5 +1,5 @@
 /*
- * File-system side of `espprov spiffs` (private to provision/cmd_spiffs.c and
+ * File-system side of `espprov spiffs` (private to provision/cli/cmd_spiffs.c and
  * provision/cli_spiffs_files.c): gathering input files, writing outputs
  * atomically, extracting into a directory without ever leaving it.
  */
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "spiffsgen/spiffsgen.h"
+#include "provision/core/core.h"
 
 struct pv_error;
 struct sg_image;

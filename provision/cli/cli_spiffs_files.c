@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "provision/cli/cli_spiffs.h"
-#include "provision/provision.h"
 
 int cli_spiffs_read_file(const char *path, uint64_t max, uint8_t **data, size_t *len,
                          struct pv_error *err)

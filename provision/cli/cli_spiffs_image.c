@@ -5,7 +5,6 @@
 
 #include "provision/cli/cli.h"
 #include "provision/cli/cli_spiffs.h"
-#include "provision/provision.h"
 #include "spiffsgen/spiffsgen.h"
 
 bool cli_spiffs_explicit(const struct cli_spiffs_opts *o)

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/pki/pki.h"
 
 static const char usage_main[] = "usage: espprov ca init|crl -P PROFILE [OPTIONS]\n"
                                  "  init   create the root CA named by the profile's \"ca\"\n"

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/pki/pki.h"
 
 static const char usage_main[] =
     "usage: espprov cert server|device|revoke|list -P PROFILE [OPTIONS]\n"

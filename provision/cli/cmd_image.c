@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/image/image.h"
+#include "provision/pki/pki.h"
 
 static const char usage[] =
     "usage: espprov image -P PROFILE (--id ID | --mac MAC) -o IMAGE [OPTIONS]\n"

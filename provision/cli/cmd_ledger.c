@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "provision/cli/cli.h"
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 static const char usage[] =
     "usage: espprov ledger (list | show ID|MAC|DEVICE | export --csv|--json) [options]\n"

@@ -6,7 +6,6 @@
 
 #include "provision/cli/cli.h"
 #include "provision/cli/cli_spiffs.h"
-#include "provision/provision.h"
 #include "spiffsgen/spiffsgen.h"
 
 #define PARAM_HELP                                                                                 \

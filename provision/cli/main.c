@@ -1,4 +1,4 @@
-/* espprov: git-style dispatch to one provision/cmd_<name>.c per command. */
+/* espprov: git-style dispatch to one provision/cli/cmd_<name>.c per command. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 int pv_db_exec(struct sqlite3 *db, const char *sql, struct pv_error *err)
 {

@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 int pv_error_setv(struct pv_error *err, int code, const char *hint, const char *fmt, va_list ap)
 {

@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 void pv_secret_free(void *buf, size_t len)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
 
 int pv_parse_size(const char *text, uint64_t max, uint64_t *out)
 {

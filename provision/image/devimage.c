@@ -5,8 +5,11 @@
 
 #include <openssl/crypto.h>
 
-#include "provision/provision.h"
 #include "spiffsgen/spiffsgen.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
+#include "provision/image/image.h"
 
 #define EXTRA_MAX 256
 

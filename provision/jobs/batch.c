@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/jobs/jobs.h"
 
 struct worker {
     struct pv_batch *batch;

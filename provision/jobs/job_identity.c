@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "provision/image/image.h"
 #include "provision/jobs/job_priv.h"
 
 /* Serials compare as numbers: case and leading zeros do not matter. */

@@ -6,7 +6,12 @@
 #define ESPPROV_JOB_PRIV_H
 
 #include "flasher/flasher.h"
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
+#include "provision/ledger/ledger.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
+#include "provision/jobs/jobs.h"
 
 #define JOB_REGIONS_MAX 20 /* firmware files, the partition table, the filesystem */
 

@@ -1,8 +1,9 @@
-/* One board provisioned (or its filesystem rebuilt), in the order provision.h describes. */
+/* One board provisioned (or its filesystem rebuilt), in the order jobs.h describes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "provision/image/image.h"
 #include "provision/jobs/job_priv.h"
 
 static int write_and_record(struct job *j, struct job_identity *ji,

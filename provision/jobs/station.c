@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "flasher/flasher.h"
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
+#include "provision/jobs/jobs.h"
 
 struct station {
     struct pv_batch *batch;

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 
 #define KB 1024u
 #define MB (1024u * 1024u)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 #include "provision/layout/partition_priv.h"
 
 struct keyword {

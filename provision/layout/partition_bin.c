@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 #include "provision/layout/partition_priv.h"
 
 static uint16_t get_le16(const uint8_t *p)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 #include "provision/layout/partition_priv.h"
 
 #define FIELDS 6

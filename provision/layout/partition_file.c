@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 
 int pv_partitions_load(const char *path, uint32_t table_offset, struct pv_partition_table *out,
                        struct pv_error *err)

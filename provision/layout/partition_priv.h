@@ -1,8 +1,8 @@
-/* Shared by provision/partition*.c only. */
+/* Shared by provision/layout/partition*.c only. */
 #ifndef ESPPROV_PARTITION_PRIV_H
 #define ESPPROV_PARTITION_PRIV_H
 
-#include "provision/provision.h"
+#include "provision/layout/layout.h"
 
 #define PART_MAGIC            0x50AAu /* bytes AA 50 */
 #define PART_MAGIC_MD5        0xEBEBu /* bytes EB EB */

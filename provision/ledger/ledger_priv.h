@@ -5,7 +5,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 #define LEDGER_SCHEMA_VERSION 1
 /* PRAGMA application_id: "EPLG", so a CA record or any other SQLite file

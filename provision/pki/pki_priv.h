@@ -1,6 +1,6 @@
 /*
  * Private to provision/: what the CA, certificate, record, CRL and key pool
- * files share (OpenSSL types stay out of provision.h).
+ * files share (OpenSSL types stay out of pki.h).
  */
 #ifndef ESPPROV_PKI_PRIV_H
 #define ESPPROV_PKI_PRIV_H
@@ -11,7 +11,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
 
 /* ===== The issuance record (issued.c) ================================= */
 

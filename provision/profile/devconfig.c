@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "provision/profile/profile_priv.h"
-#include "provision/provision.h"
 
 #define CONFIG_MAX 2048
 

@@ -6,7 +6,6 @@
 #include <jansson.h>
 
 #include "provision/profile/profile_priv.h"
-#include "provision/provision.h"
 
 const char *pv_key_type_name(enum pv_key_type type)
 {

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
 #include "provision/profile/profile_priv.h"
 
 struct pctx {

@@ -1,7 +1,7 @@
 /*
- * Private to provision/: what the profile loader, the template expander and
- * the certificate code share beyond provision.h. Never included from another
- * folder.
+ * Private to provision/profile/: what the profile loader, the template
+ * expander and the config file builder share beyond profile.h. Never
+ * included from another folder.
  */
 #ifndef ESPPROV_PROFILE_PRIV_H
 #define ESPPROV_PROFILE_PRIV_H
@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
 
 /* Placeholder bits (a template's set of used placeholders). */
 enum {
