@@ -152,7 +152,7 @@ $(BUILD)/tests/replay_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/test
 test: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
 	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(UNIT_BINS) $(FUZZ_REPLAY_BINS) \
-	  $(INTEGRATION_TESTS) tests/firmware-check.sh
+	  $(INTEGRATION_TESTS) tests/firmware-check.sh tests/check_includes.sh
 
 ## Run only the unit tests
 unit: $(BUILD)/.deps-test $(UNIT_BINS) $(if $(ESPSIM_SRC),$(ESPSIM))
