@@ -61,8 +61,10 @@ $(BUILD)/pkg.mk: $(BUILD)/.deps-build
 # Sources
 SPIFFSGEN_SRC := $(wildcard spiffsgen/*.c)
 FLASHER_SRC   := $(wildcard flasher/*.c)
-CLI_SRC       := provision/main.c $(wildcard provision/cli*.c) $(wildcard provision/cmd_*.c)
-PROVISION_SRC := $(filter-out $(CLI_SRC),$(wildcard provision/*.c))
+# provision/ is a set of module folders (provision/README.md draws them); the
+# command layer in provision/cli/ links against the rest as one archive.
+CLI_SRC       := $(wildcard provision/cli/*.c)
+PROVISION_SRC := $(filter-out $(CLI_SRC),$(wildcard provision/*/*.c))
 # The firmware's portable config parser: built for the host and unit-tested.
 FWLIB_SRC     := $(wildcard firmware/espprov_client/src/*.c)
 ESPSIM_SRC    := $(wildcard tests/espsim/*.c)
@@ -150,7 +152,7 @@ $(BUILD)/tests/replay_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/test
 test: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
 	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(UNIT_BINS) $(FUZZ_REPLAY_BINS) \
-	  $(INTEGRATION_TESTS) tests/firmware-check.sh
+	  $(INTEGRATION_TESTS) tests/firmware-check.sh tests/check_includes.sh
 
 ## Run only the unit tests
 unit: $(BUILD)/.deps-test $(UNIT_BINS) $(if $(ESPSIM_SRC),$(ESPSIM))

@@ -4,7 +4,7 @@
 #define ESPPROV_FLASHER_PRIV_H
 
 #include "flasher/flasher.h"
-#include "flasher/port_priv.h"
+#include "flasher/error_priv.h"
 
 #define TRY(expr)                                                                                  \
     do {                                                                                           \

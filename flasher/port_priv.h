@@ -2,6 +2,7 @@
 #ifndef ESPPROV_FLASHER_PORT_PRIV_H
 #define ESPPROV_FLASHER_PORT_PRIV_H
 
+#include "flasher/error_priv.h"
 #include "flasher/flasher.h"
 
 /* A local tty: /dev/ttyUSB0, /dev/ttyACM0, /dev/pts/N. */
@@ -9,8 +10,5 @@ int fl_tty_open(const char *path, uint32_t baud, struct fl_port **out, struct fl
 /* A remote port over RFC 2217; `hostport` is what follows "rfc2217://". */
 int fl_rfc2217_open(const char *hostport, uint32_t baud, struct fl_port **out,
                     struct fl_error *err);
-/* Fills err (code, message, hint) and returns the code. */
-int fl_error_set(struct fl_error *err, int code, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 #endif

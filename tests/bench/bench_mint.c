@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
 
 #define PASS "bench-ca-passphrase"
 

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

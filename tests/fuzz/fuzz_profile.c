@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
+#include "provision/profile/profile.h"
 
 static const char *lookup(void *user, const char *name)
 {

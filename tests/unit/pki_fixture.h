@@ -14,7 +14,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "provision/provision.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
 
 #define FIX_PASS "fixture-passphrase-1"
 

@@ -2,8 +2,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
 
 static const char *lookup(void *user, const char *name)
 {

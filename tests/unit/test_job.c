@@ -9,9 +9,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "support/simproc.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
+#include "provision/jobs/jobs.h"
 
 #define MAX_BOARDS 8
 

@@ -1,5 +1,6 @@
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 
 /* Every row of shared/reference/spiffs-format.md §14, written out again so
  * the table in layout.c is checked against an independent copy. */

@@ -14,8 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 #define SHA          "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define ROUNDS       120

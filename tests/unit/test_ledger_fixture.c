@@ -13,8 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 #define SHA "5d41402abc4b2a76b9719d911017c592ae3bd4fdbc7c6ffb1ee8f5c3cfa0a1b2"
 

@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 #define SHA       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define CA_PASS   "correct horse battery staple"

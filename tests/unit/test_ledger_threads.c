@@ -9,8 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/ledger/ledger.h"
 
 #define SHA    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define BOARDS 12 /* per worker */

@@ -1,8 +1,9 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
 
 #define DATA "tests/data/partitions/"
 

@@ -8,6 +8,7 @@
 
 #include "pki_fixture.h"
 #include "test.h"
+#include "provision/pki/pki.h"
 
 static int ext_critical(X509 *x, int nid)
 {

@@ -2,6 +2,8 @@
 #include "pki_fixture.h"
 #include "spiffsgen/spiffsgen.h"
 #include "test.h"
+#include "provision/pki/pki.h"
+#include "provision/image/image.h"
 
 static int read_entry(struct sg_image *img, const char *name, uint8_t **data, size_t *len)
 {

@@ -6,6 +6,7 @@
 
 #include "pki_fixture.h"
 #include "test.h"
+#include "provision/pki/pki.h"
 
 static X509_CRL *read_crl(const char *path)
 {

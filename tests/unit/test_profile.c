@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/profile/profile.h"
 
 static const char wifi_pass[] = "correct horse battery";
 static const char ca_pass[] = "unit-ca-passphrase";

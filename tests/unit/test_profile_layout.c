@@ -1,8 +1,12 @@
 /* Profile: where the filesystem goes (explicit, ESP8266 layout, partition table) and the stub. */
 #include <stdlib.h>
 
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
+#include "provision/layout/layout.h"
+#include "provision/profile/profile.h"
+#include "provision/pki/pki.h"
+#include "provision/image/image.h"
 
 static int parse(const char *json, unsigned flags, struct pv_profile **p, struct pv_error *err)
 {

@@ -1,5 +1,5 @@
-#include "provision/provision.h"
 #include "test.h"
+#include "provision/core/core.h"
 
 TEST(sizes_in_every_notation)
 {

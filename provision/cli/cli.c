@@ -1,0 +1,215 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "provision/cli/cli.h"
+#include "provision/core/core.h"
+
+static void print_prefixed(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "espprov: %s: ", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_fail(const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_prefixed("error", fmt, ap);
+    va_end(ap);
+    if (hint != NULL && hint[0] != '\0') {
+        fprintf(stderr, "hint: %s\n", hint);
+    }
+    return CLI_FAILED;
+}
+
+int cli_fail_err(const struct pv_error *err)
+{
+    return cli_fail(err->hint, "%s", err->msg[0] ? err->msg : "unknown failure");
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_prefixed("error", fmt, ap);
+    va_end(ap);
+    /* Only the synopsis line: the full text is one --help away. */
+    const char *nl = strchr(usage, '\n');
+    int len = nl ? (int)(nl - usage) : (int)strlen(usage);
+    fprintf(stderr, "%.*s\n", len, usage);
+    return CLI_USAGE;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_prefixed("warning", fmt, ap);
+    va_end(ap);
+}
+
+void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
+{
+    if (ctx->verbosity < level) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_help(const char *usage)
+{
+    fputs(usage, stdout);
+    return CLI_OK;
+}
+
+bool cli_parse_size_opt(const char *usage, const char *option, const char *text, uint64_t *out)
+{
+    if (pv_parse_size(text, 0, out) != PV_OK) {
+        cli_usage_error(usage,
+                        "%s: '%s' is not a size (use decimal, 0x hex, or a K/M suffix, "
+                        "e.g. 4096, 0x1000, 64K, 1M)",
+                        option, text);
+        return false;
+    }
+    return true;
+}
+
+const char *cli_profile_path(const char *from_option)
+{
+    if (from_option != NULL) {
+        return from_option;
+    }
+    const char *env = getenv("ESPPROV_PROFILE");
+    return (env != NULL && env[0] != '\0') ? env : NULL;
+}
+
+int cli_finish(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "espprov: error: could not write the output: standard output failed\n");
+        return CLI_FAILED;
+    }
+    return status;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        default:
+            if (*p < 0x20) {
+                fprintf(out, "\\u%04x", *p);
+            } else {
+                fputc(*p, out);
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void format_bytes(char *buf, size_t len, uint64_t bytes)
+{
+    if (bytes >= 1024 * 1024) {
+        snprintf(buf, len, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+    } else if (bytes >= 1024) {
+        snprintf(buf, len, "%.1f KiB", (double)bytes / 1024.0);
+    } else {
+        snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+    }
+}
+
+static void draw_bar(struct cli_progress *p, int64_t now)
+{
+    unsigned pct = p->total ? (unsigned)(p->done * 100 / p->total) : 100;
+    int filled = (int)(pct * 30 / 100);
+    char done[32];
+    format_bytes(done, sizeof done, p->done);
+    double secs = (double)(now - p->start_ms) / 1000.0;
+    double rate = secs > 0 ? (double)p->done / 1024.0 / secs : 0;
+    fprintf(stderr, "\r\033[K%-20s [%.*s%*s] %3u%% %s %.1f KiB/s", p->label, filled,
+            "##############################", 30 - filled, "", pct, done, rate);
+    fflush(stderr);
+    p->last_draw_ms = now;
+}
+
+void cli_progress_begin(struct cli_progress *p, const struct cli_ctx *ctx, const char *label,
+                        uint64_t total)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->label, sizeof p->label, "%s", label);
+    p->total = total;
+    p->tty = ctx->stderr_tty;
+    p->quiet = ctx->verbosity < 0;
+    p->start_ms = cli_now_ms();
+    if (p->quiet) {
+        return;
+    }
+    if (p->tty) {
+        draw_bar(p, p->start_ms);
+    } else {
+        char size[32];
+        format_bytes(size, sizeof size, total);
+        fprintf(stderr, "%s: %s ...\n", p->label, size);
+    }
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done)
+{
+    p->done = done;
+    if (p->quiet || !p->tty) {
+        return;
+    }
+    int64_t now = cli_now_ms();
+    /* Redrawing more than ~10 times a second only costs terminal bandwidth. */
+    if (now - p->last_draw_ms >= 100 || done == p->total) {
+        draw_bar(p, now);
+    }
+}
+
+void cli_progress_end(struct cli_progress *p, bool ok)
+{
+    if (p->quiet) {
+        return;
+    }
+    int64_t now = cli_now_ms();
+    double secs = (double)(now - p->start_ms) / 1000.0;
+    if (p->tty) {
+        draw_bar(p, now);
+        fputc('\n', stderr);
+    } else {
+        char done[32];
+        format_bytes(done, sizeof done, p->done);
+        fprintf(stderr, "%s: %s %s in %.1f s\n", p->label, ok ? "done," : "stopped after", done,
+                secs);
+    }
+}

@@ -1,0 +1,46 @@
+/*
+ * Command-layer helpers for the profile, CA, certificate and image commands
+ * (cmd_profile.c, cmd_ca.c, cmd_cert.c, cmd_image.c): loading the profile,
+ * the CA passphrase prompt, opening the CA. Each prints its own error once.
+ */
+#ifndef ESPPROV_CLI_PKI_H
+#define ESPPROV_CLI_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "provision/cli/cli.h"
+#include "provision/pki/pki.h"
+#include "provision/profile/profile.h"
+
+#define CLI_PASSPHRASE_MAX 1024
+
+/*
+ * Loads the profile named by -P (`option`, may be NULL) or $ESPPROV_PROFILE.
+ * Returns CLI_OK, CLI_USAGE (none named) or CLI_FAILED (error printed).
+ */
+int cli_load_profile(const char *usage, const char *option, unsigned flags,
+                     struct pv_profile **out);
+
+/*
+ * The CA passphrase: the profile's ca.passphrase or ca.passphrase_file, else
+ * one prompt on the terminal (no echo; `confirm` asks twice, for `ca init`).
+ * Without a terminal, fails naming the ways to supply it. Wipe buf after use.
+ */
+int cli_ca_passphrase(const struct cli_ctx *ctx, const struct pv_profile *p, bool confirm,
+                      char *buf, size_t len);
+
+/* Asks for the passphrase if needed and opens the CA. */
+int cli_open_ca(const struct cli_ctx *ctx, const struct pv_profile *p, struct pv_ca **out);
+
+/* "2026-11-23" style UTC date, or "never". */
+void cli_format_date(int64_t unix_seconds, char *buf, size_t len);
+
+/* Parses --days: a positive integer or "never". */
+bool cli_parse_days(const char *usage, const char *text, int32_t *out);
+
+/* `cert revoke` and `cert list` (cli_cert.c), dispatched by cmd_cert. */
+int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx);
+int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * core — what every provision/ module stands on: the error record, sizes and
+ * offsets, whole-file reads and atomic writes, wiping secrets, and the SQLite
+ * helper that the ledger and the CA's issuance record share.
+ *
+ * Owns: struct pv_error / enum pv_err, pv_parse_size, pv_file_*, pv_secret_*,
+ * pv_db_*. May call: libc and SQLite only; nothing else in provision/.
+ *
+ * The error contract of every provision/ module: a fallible function takes a
+ * `struct pv_error *` and returns 0 (PV_OK) or a negative enum pv_err code.
+ * The message says what failed and why; the hint, when set, says what to try.
+ * Neither ever holds a secret. Nothing in provision/ outside cli/ prints,
+ * exits, reads argv or reads the environment, except where a function says so
+ * (profile loading expands ${NAME}).
+ */
+#ifndef ESPPROV_PROVISION_CORE_H
+#define ESPPROV_PROVISION_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ===== Errors ========================================================== */
+
+enum pv_err {
+    PV_OK = 0,
+    PV_ERR_INVALID = -1, /* bad input: profile field, argument, file content */
+    PV_ERR_IO = -2,      /* a file could not be read or written */
+    PV_ERR_CRYPTO = -3,  /* OpenSSL refused (wrong passphrase, mismatched key, ...) */
+    PV_ERR_NOMEM = -4,
+    PV_ERR_EXISTS = -5, /* refusing to overwrite */
+    PV_ERR_NOT_FOUND = -6,
+    PV_ERR_DEVICE = -7, /* the board or the flasher failed */
+    PV_ERR_DB = -8,     /* the ledger database failed */
+    PV_ERR_CANCELLED = -9,
+};
+
+struct pv_error {
+    int code;       /* enum pv_err */
+    char msg[512];  /* "what failed: why", lowercase, no trailing full stop */
+    char hint[256]; /* "what to try", or empty */
+};
+
+/* Sets code, message and hint (hint may be NULL). Returns `code`. */
+int pv_error_set(struct pv_error *err, int code, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int pv_error_setv(struct pv_error *err, int code, const char *hint, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+/* Prefixes the existing message with "<context>: ". Returns err->code. */
+int pv_error_prefix(struct pv_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pv_error_clear(struct pv_error *err);
+
+/* ===== Units =========================================================== */
+
+/*
+ * Parses a size or offset: decimal ("4096"), hex ("0x1000"), or with a
+ * binary suffix K/KB/KiB or M/MB/MiB ("64K" = 65536, "4MB" = 4194304), case
+ * insensitive. Rejects negatives, junk and values above 2^32-1 when
+ * `max` is 0 (otherwise above `max`). Returns 0 or PV_ERR_INVALID.
+ */
+int pv_parse_size(const char *text, uint64_t max, uint64_t *out);
+
+/* ===== SQLite files (ledger, CA issuance record) ====================== */
+
+struct sqlite3;
+
+/*
+ * Opens (creating if needed) an SQLite database for records that must stay
+ * true across crashes: WAL journal, synchronous=FULL, foreign keys on, a busy
+ * timeout so parallel workers wait instead of failing. `schema` is run in one
+ * transaction when the file's user_version is below `version`, then
+ * user_version is set to `version`. The file is created mode 0600.
+ */
+int pv_db_open(const char *path, const char *schema, int version, struct sqlite3 **out,
+               struct pv_error *err);
+void pv_db_close(struct sqlite3 *db);
+/* Runs SQL without results (BEGIN IMMEDIATE, COMMIT, DDL ...). */
+int pv_db_exec(struct sqlite3 *db, const char *sql, struct pv_error *err);
+
+/* ===== Files ========================================================== */
+
+enum pv_write_flags {
+    PV_WRITE_EXCL = 1 << 0, /* refuse to replace an existing file (PV_ERR_EXISTS) */
+};
+
+/*
+ * Writes `len` bytes to `path` with permission `mode` (e.g. 0600 for keys)
+ * through a temporary file in the same folder, fsync and rename, so `path`
+ * either keeps its old content or holds all of the new one; the temporary
+ * file is removed on failure. With PV_WRITE_EXCL the final step fails if
+ * `path` exists (checked atomically, not before writing).
+ */
+int pv_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags,
+                  struct pv_error *err);
+/* Reads a whole regular file (at most `max` bytes, else PV_ERR_INVALID) into
+ * a malloc'd buffer with a NUL after the last byte (*len excludes it). */
+int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err);
+
+/* Wipes then frees a buffer that held a secret (NULL is fine). */
+void pv_secret_free(void *buf, size_t len);
+/* Wipes and frees a NUL-terminated secret string (NULL is fine). */
+void pv_secret_free_str(char *s);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * Which identity a board gets: a new one (first time, after a failed or
+ * interrupted attempt, or renewed) or the one already on it (kept), with the
+ * revocations that keep the CA record and the CRL truthful.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "provision/image/image.h"
+#include "provision/jobs/job_priv.h"
+
+/* Serials compare as numbers: case and leading zeros do not matter. */
+static bool same_serial(const char *a, const char *b)
+{
+    while (*a == '0') {
+        a++;
+    }
+    while (*b == '0') {
+        b++;
+    }
+    return strcasecmp(a, b) == 0;
+}
+
+int identity_revoke(struct job *j, const char *serial, int reason, const char *why)
+{
+    size_t count = 0;
+    struct pv_error e;
+    int rc = pv_revoke(j->jobs->profile, serial, NULL, reason, &count, &e);
+    if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) { /* NOT_FOUND: revoked already */
+        return job_fail_pv(j, &e);
+    }
+    if (pv_ledger_revoke(j->jobs->ledger, serial, why, NULL, &e) != PV_OK) {
+        return job_fail_pv(j, &e);
+    }
+    j->r->revoked += (unsigned)count;
+    return PV_OK;
+}
+
+/* ===== This MAC's history ============================================= */
+
+struct stale_walk {
+    struct job_identity *ji;
+    int64_t self;
+};
+
+/* Certificates minted by attempts that never finished: their keys lived only
+ * in memory (and maybe on the board, now overwritten). */
+static int collect_stale(const struct pv_ledger_row *row, void *arg)
+{
+    struct stale_walk *w = arg;
+    bool unfinished = row->state == PV_STATE_FAILED || row->state == PV_STATE_INTERRUPTED;
+    if (row->kind == PV_LEDGER_PROVISION && unfinished && row->id != w->self &&
+        row->cert_serial[0] != '\0' && row->revoked_at[0] == '\0' &&
+        w->ji->stale_count < sizeof w->ji->stale / sizeof w->ji->stale[0]) {
+        snprintf(w->ji->stale[w->ji->stale_count++], sizeof w->ji->stale[0], "%s",
+                 row->cert_serial);
+    }
+    return 0;
+}
+
+static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger_reprovision *mode)
+{
+    const struct pv_jobs *jobs = j->jobs;
+    switch (jobs->reprovision) {
+    case PV_POLICY_RENEW:
+        *mode = PV_REPROVISION_RENEW;
+        return PV_OK;
+    case PV_POLICY_KEEP:
+        *mode = PV_REPROVISION_KEEP;
+        return PV_OK;
+    case PV_POLICY_ASK:
+        break;
+    }
+    *mode = jobs->ask ? jobs->ask(jobs->user, j->r->port, cur) : PV_REPROVISION_NONE;
+    if (*mode != PV_REPROVISION_NONE) {
+        return PV_OK;
+    }
+    return job_fail(j, PV_ERR_EXISTS,
+                    "run again with --reprovision renew (a new identity; the old certificate is "
+                    "revoked) or --reprovision keep (keep the board's key and certificate)",
+                    "this board was provisioned before as %s (attempt %lld, certificate %s); "
+                    "not changing it without --reprovision",
+                    cur->device_id, (long long)cur->id, cur->cert_serial);
+}
+
+/* ===== Keeping the board's identity =================================== */
+
+struct record_walk {
+    const char *serial;
+    bool found, revoked;
+};
+
+static int find_issued(void *user, const struct pv_issued *row)
+{
+    struct record_walk *w = user;
+    if (same_serial(row->serial, w->serial)) {
+        w->found = true;
+        w->revoked = row->revoked_at != 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int read_back(struct job *j, struct pv_identity *ident)
+{
+    const struct pv_profile *p = j->p;
+    uint8_t *buf = malloc(p->fs.size);
+    if (buf == NULL) {
+        return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
+    }
+    job_phase(j, PV_PHASE_READ, p->fs.size);
+    int rc = PV_OK;
+    if (fl_read(&j->s, p->fs.offset, buf, p->fs.size, &j->ferr) != FL_OK) {
+        if (j->ferr.code == FL_ERR_UNSUPPORTED) {
+            rc = job_fail(j, PV_ERR_DEVICE, "set .flash.stub in the profile (a flasher stub reads)",
+                          "cannot read the filesystem back to keep the identity: %s", j->ferr.msg);
+        } else {
+            rc = job_fail_fl(j, &j->ferr);
+        }
+    } else if (pv_image_read_identity(p, buf, p->fs.size, ident, &j->err) != PV_OK) {
+        pv_error_prefix(&j->err, "cannot keep the board's identity");
+        if (j->err.hint[0] == '\0') {
+            snprintf(j->err.hint, sizeof j->err.hint, "use --reprovision renew for a new one");
+        }
+        rc = job_fail_pv(j, &j->err);
+    }
+    pv_secret_free(buf, p->fs.size);
+    return rc;
+}
+
+static int check_kept(struct job *j, const struct pv_identity *ident)
+{
+    const struct pv_jobs_priv *pre = j->pre;
+    if (pv_identity_issued_by(ident, pre->ca_der, pre->ca_len, &j->err) != PV_OK) {
+        pv_error_prefix(&j->err, "the certificate on the board (%s)", ident->id);
+        snprintf(j->err.hint, sizeof j->err.hint, "use --reprovision renew for a new one");
+        return job_fail_pv(j, &j->err);
+    }
+    struct record_walk w = {.serial = ident->serial};
+    if (pv_issued_list(j->jobs->profile, find_issued, &w, &j->err) < 0) {
+        return job_fail_pv(j, &j->err);
+    }
+    if (!w.found || w.revoked) {
+        return job_fail(j, PV_ERR_INVALID, "use --reprovision renew for a new one",
+                        "the certificate on the board (%s, serial %s) %s", ident->id, ident->serial,
+                        w.found ? "is revoked" : "is not in this CA's record");
+    }
+    return PV_OK;
+}
+
+/* ===== Choosing ======================================================== */
+
+static int take_seq(struct job *j, int64_t *seq)
+{
+    *seq = -1;
+    if (!j->pre->uses_seq) {
+        return PV_OK;
+    }
+    struct pv_ledger *lg = j->jobs->ledger;
+    int rc = j->jobs->dry_run ? pv_ledger_peek_seq(lg, j->p->name, j->r->mac, seq, NULL, &j->err)
+                              : pv_ledger_take_seq(lg, j->id, seq, &j->err);
+    return rc == PV_OK ? PV_OK : job_fail_pv(j, &j->err);
+}
+
+static int record_minted(struct job *j, struct job_identity *ji)
+{
+    struct pv_job_result *r = j->r;
+    snprintf(r->id, sizeof r->id, "%s", ji->dev.id);
+    snprintf(r->serial, sizeof r->serial, "%s", ji->ident.serial);
+    snprintf(r->sha256, sizeof r->sha256, "%s", ji->ident.sha256);
+    r->reprovision = ji->mode;
+    job_progress(j, 0);
+    if (j->jobs->dry_run) {
+        return PV_OK;
+    }
+    struct pv_ledger_identity li = {
+        .device_id = ji->dev.id,
+        .cert_serial = ji->ident.serial,
+        .cert_sha256 = ji->ident.sha256,
+        .not_after = ji->ident.not_after,
+        .reprovision = ji->mode,
+    };
+    if (pv_ledger_minted(j->jobs->ledger, j->id, &li, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
+    char why[64];
+    snprintf(why, sizeof why, "superseded by attempt %lld", (long long)j->id);
+    for (size_t i = 0; i < ji->stale_count; i++) {
+        if (!same_serial(ji->stale[i], ji->ident.serial)) {
+            int rc = identity_revoke(j, ji->stale[i], pv_crl_reason("superseded"), why);
+            if (rc != PV_OK) {
+                return rc;
+            }
+        }
+    }
+    return PV_OK;
+}
+
+int identity_choose(struct job *j, struct job_identity *ji)
+{
+    const struct pv_jobs *jobs = j->jobs;
+    memset(ji, 0, sizeof *ji);
+    j->next = PV_STEP_MINTED;
+    struct pv_ledger_row *cur = calloc(1, sizeof *cur);
+    if (cur == NULL) {
+        return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
+    }
+    int rc = pv_ledger_identity(jobs->ledger, j->r->mac, cur, &j->err);
+    bool seen = rc == PV_OK;
+    if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
+        free(cur);
+        return job_fail_pv(j, &j->err);
+    }
+    rc = PV_OK;
+    ji->mode = PV_REPROVISION_NONE;
+    if (jobs->mode == PV_JOB_ONLY_FS) {
+        ji->mode = PV_REPROVISION_KEEP;
+    } else if (seen) {
+        rc = decide(j, cur, &ji->mode);
+    }
+    if (rc == PV_OK && ji->mode == PV_REPROVISION_RENEW && seen) {
+        snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+    }
+    free(cur);
+    struct stale_walk w = {ji, j->id};
+    struct pv_ledger_filter f = {.mac = j->r->mac};
+    if (rc == PV_OK && !jobs->dry_run &&
+        pv_ledger_foreach(jobs->ledger, &f, collect_stale, &w, &j->err) != PV_OK) {
+        rc = job_fail_pv(j, &j->err);
+    }
+    int64_t seq = -1;
+    if (rc == PV_OK) {
+        rc = take_seq(j, &seq);
+    }
+    if (rc != PV_OK) {
+        return rc;
+    }
+    if (ji->mode == PV_REPROVISION_KEEP) {
+        rc = read_back(j, &ji->ident);
+        if (rc == PV_OK) {
+            rc = check_kept(j, &ji->ident);
+        }
+        if (rc == PV_OK &&
+            pv_device_init(&ji->dev, j->p, ji->ident.id, j->mac, seq, NULL, &j->err) != PV_OK) {
+            rc = job_fail_pv(j, &j->err);
+        }
+    } else {
+        job_phase(j, PV_PHASE_MINT, 0);
+        if (pv_device_init(&ji->dev, j->p, NULL, j->mac, seq, NULL, &j->err) != PV_OK) {
+            return job_fail_pv(j, &j->err);
+        }
+        rc = jobs->dry_run
+                 ? pv_mint_preview(jobs->ca, j->p, &ji->dev, &ji->ident, &j->err)
+                 : pv_mint_device(jobs->ca, j->p, &ji->dev, jobs->pool, &ji->ident, &j->err);
+        if (rc != PV_OK) {
+            rc = job_fail_pv(j, &j->err);
+        }
+    }
+    return rc == PV_OK ? record_minted(j, ji) : rc;
+}
+
+int identity_after_write(struct job *j, struct job_identity *ji)
+{
+    if (ji->replaced[0] == '\0' || j->jobs->dry_run ||
+        same_serial(ji->replaced, ji->ident.serial)) {
+        return PV_OK;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "renewed by attempt %lld", (long long)j->id);
+    return identity_revoke(j, ji->replaced, pv_crl_reason("superseded"), why);
+}
+
+void identity_release(struct job_identity *ji)
+{
+    pv_identity_release(&ji->ident);
+}

@@ -1,0 +1,102 @@
+/* One board provisioned (or its filesystem rebuilt), in the order jobs.h describes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/image/image.h"
+#include "provision/jobs/job_priv.h"
+
+static int write_and_record(struct job *j, struct job_identity *ji,
+                            const struct job_region *regions, size_t n, const char *fs_sha)
+{
+    const struct pv_jobs *jobs = j->jobs;
+    struct pv_job_result *r = j->r;
+    bool verified = false;
+    if (plan_write(j, regions, n, &verified) != PV_OK) {
+        return r->cancelled ? PV_ERR_CANCELLED : PV_ERR_DEVICE;
+    }
+    const char *fw = jobs->mode == PV_JOB_ONLY_FS ? NULL : j->pre->fw_digests;
+    if (fw != NULL && fw[0] == '\0') {
+        fw = NULL;
+    }
+    if (pv_ledger_written(jobs->ledger, j->id, fw, fs_sha, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
+    r->verified = verified;
+    if (verified) {
+        j->next = PV_STEP_VERIFIED;
+        if (pv_ledger_step(jobs->ledger, j->id, PV_STEP_VERIFIED, &j->err) != PV_OK) {
+            return job_fail_pv(j, &j->err);
+        }
+    } else {
+        snprintf(r->note, sizeof r->note,
+                 "written but not verified: the ESP8266 ROM loader has no MD5 (set .flash.stub)");
+    }
+    j->next = PV_STEP_PROVISIONED;
+    int rc = identity_after_write(j, ji);
+    if (rc != PV_OK) {
+        return rc;
+    }
+    if ((rc = job_finish_board(j)) != PV_OK) {
+        return rc;
+    }
+    if (pv_ledger_step(jobs->ledger, j->id, PV_STEP_PROVISIONED, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
+    return PV_OK;
+}
+
+int job_provision(struct job *j)
+{
+    const struct pv_jobs *jobs = j->jobs;
+    bool firmware = jobs->mode != PV_JOB_ONLY_FS;
+    int rc = job_connect(j, PV_LEDGER_PROVISION);
+    if (rc != PV_OK) {
+        return rc;
+    }
+    j->next = PV_STEP_MINTED;
+    if (job_aborted(j)) {
+        return PV_ERR_CANCELLED;
+    }
+    struct job_region regions[JOB_REGIONS_MAX];
+    size_t n = 0;
+    /* Every check before a certificate exists; the data is not looked at. */
+    static const uint8_t placeholder = 0xFF;
+    if ((rc = plan_check_board(j)) != PV_OK ||
+        (rc = plan_regions(j, firmware, &placeholder, regions, &n)) != PV_OK) {
+        return rc;
+    }
+    struct job_identity ji;
+    if ((rc = identity_choose(j, &ji)) != PV_OK) {
+        identity_release(&ji);
+        return rc;
+    }
+    j->next = PV_STEP_WRITTEN;
+    uint8_t *img = NULL;
+    size_t img_len = 0;
+    char fs_sha[65];
+    job_phase(j, PV_PHASE_BUILD, 0);
+    if (job_aborted(j)) {
+        rc = PV_ERR_CANCELLED;
+    } else if (pv_image_build(j->p, &ji.dev, &ji.ident, j->pre->ca_der, j->pre->ca_len, &img,
+                              &img_len, &j->err) != PV_OK) {
+        rc = job_fail_pv(j, &j->err);
+    } else {
+        job_sha256_hex(img, img_len, fs_sha);
+        rc = plan_regions(j, firmware, img, regions, &n);
+    }
+    if (rc == PV_OK && jobs->dry_run) {
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+            bytes += regions[i].len;
+        }
+        snprintf(j->r->note, sizeof j->r->note, "dry run: %zu region%s, %llu bytes not written", n,
+                 n == 1 ? "" : "s", (unsigned long long)bytes);
+        rc = job_finish_board(j); /* back into its app, as it was */
+    } else if (rc == PV_OK) {
+        rc = write_and_record(j, &ji, regions, n, fs_sha);
+    }
+    pv_secret_free(img, img_len);
+    identity_release(&ji);
+    return rc;
+}
