@@ -279,7 +279,6 @@ struct sim_flashop {
     uint32_t next_seq;
     uint32_t written;   /* bytes of output written so far */
     uint32_t erased_to; /* stub lazy erase: sectors below are done */
-    bool met_dirty;     /* new stub: stop skipping blank sectors */
     /* inflate state (raw deflate after our own zlib header parse) */
     void *z; /* z_stream *, allocated on DEFL_BEGIN */
     bool z_header_done, z_end;
