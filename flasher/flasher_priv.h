@@ -216,6 +216,7 @@ struct fl_wctx {
     size_t index;         /* the caller's region index, for progress */
     uint64_t done, total; /* progress within the region */
     struct fl_region_result *res;
+    bool blank; /* the chunk's sectors are known blank: a ROM need not erase */
 };
 /* Writes len bytes at sector-aligned addr with one FLASH(_DEFL)_BEGIN,
  * compressed when the loader inflates and it pays. */

@@ -281,6 +281,11 @@ static int write_region(struct fl_session *s, const struct fl_region *r, size_t 
         uint32_t secs = (it->len + FL_SECTOR - 1) / FL_SECTOR;
         res->erase_len += (uint64_t)secs * FL_SECTOR;
         if (it->write) {
+            size_t first = (it->addr - start) / FL_SECTOR;
+            w.blank = probe && s->opt.skip_unchanged;
+            for (size_t k = first; k < first + secs && k < nsec && w.blank; k++) {
+                w.blank = state[k] == FL_SECTOR_BLANK;
+            }
             rc = fl_write_chunk(&w, buf + (it->addr - start), it->len, it->addr, err);
         } else {
             fl_log(s, FL_LOG_DEBUG, "erasing 0x%08x+0x%x (blank in the image, not sent)",
