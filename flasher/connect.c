@@ -345,13 +345,6 @@ int fl_recover(struct fl_session *s, struct fl_error *err)
         }
         goto reattach;
     }
-    if (port->baud != s->opt.connect_baud && !st->baud_fell_back) {
-        /* The first exchange at a raised rate failed: the rate may be the
-         * cause. Back to the connect rate, for good. */
-        return fall_back(s, "the board stopped answering at the raised rate", err) == FL_OK
-                   ? reattach(s, err)
-                   : (err ? err->code : FL_ERR_TIMEOUT);
-    }
     fl_log(s, FL_LOG_INFO, "the loader changed or went silent: connecting again");
     struct fl_chip_info keep = s->info;
     struct fl_options saved = s->opt;
