@@ -187,23 +187,38 @@ int fl_reply_parse(const uint8_t *frame, size_t len, size_t payload_len, struct 
 uint32_t fl_esp8266_erase_size(uint32_t offset, uint32_t size);
 
 /*
- * Write planning: how a region is split so that runs of whole 0xFF sectors
- * are erased but not sent. `len` bytes at sector-aligned `addr`; the items
- * come erases first, then writes, each kind in ascending order (a write's
- * FLASH_BEGIN erases only its own sectors, so gaps must be erased apart).
+ * Write planning: how a region is covered by writes (each FLASH_BEGIN erases
+ * the sectors it covers, then programs what is sent) and erase-only runs,
+ * leaving alone the sectors the flash already holds right. A cost model of
+ * the line (rate, round trips, compression) and the flash chip (sector and
+ * 64 KiB block erase, page program) picks the cheapest cover. Items come
+ * erases first, then writes, each kind in ascending order. A write's `len`
+ * ends at its last non-0xFF byte (rounded to 4; to 1 KiB for a ROM).
  */
 struct fl_plan_item {
     uint32_t addr; /* sector aligned */
-    uint32_t len;  /* whole sectors, except the tail of the last write */
-    bool write;    /* false: erase only (a run of 0xFF sectors) */
+    uint32_t len;  /* erase: whole sectors; write: bytes sent */
+    bool write;    /* false: erase only */
 };
-enum fl_plan_flags {
-    FL_PLAN_COMPRESSED = 1 << 0,  /* gaps cost little on the wire: skip only long ones */
-    FL_PLAN_ESP8266_ROM = 1 << 1, /* keep the erase-size bug from erasing past the end */
+/* What the flash holds in a sector, as the loader's MD5s told (one byte per
+ * sector of the region). */
+enum fl_sector_state {
+    FL_SECTOR_UNKNOWN = 0, /* not known: must be erased or written */
+    FL_SECTOR_BLANK,       /* all 0xFF */
+    FL_SECTOR_SAME,        /* exactly what the image holds there */
 };
-/* `items` must hold fl_plan_max_items(len) entries. Returns the count. */
-size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, unsigned flags,
-                      struct fl_plan_item *items);
+struct fl_plan_params {
+    uint32_t baud;          /* line rate, for the wire time */
+    uint32_t round_trip_us; /* a command's turnaround beyond its bytes */
+    bool stub;              /* lazy erase and writes overlap the wire; else a ROM */
+    bool compressed;        /* the loader inflates: zlib where it is shorter */
+    bool esp8266_rom;       /* keep the ROM's erase-size bug from erasing past the end */
+};
+void fl_plan_params_init(struct fl_plan_params *p); /* 115200, 2 ms, ROM, raw */
+/* `state`: nsec bytes of enum fl_sector_state, or NULL (all unknown).
+ * `items` must hold fl_plan_max_items(len) entries. Returns the count. */
+size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, const uint8_t *state,
+                      const struct fl_plan_params *p, struct fl_plan_item *items);
 size_t fl_plan_max_items(size_t len);
 
 /* Timeout for an operation over `bytes` at `ms_per_mb` (min 3 s). */
@@ -346,11 +361,17 @@ struct fl_options {
     enum fl_before before;
     enum fl_after after;
     uint32_t connect_baud;       /* rate for SYNC (default 115200) */
-    uint32_t baud;               /* raise to this after connecting (0: stay) */
+    uint32_t baud;               /* raise to this after connecting (0: stay); with
+                                  * baud_auto, the rate when the bridge is unknown */
+    bool baud_auto;              /* the fastest rate the USB bridge and the chip both
+                                  * do (fl_usb_max_baud), else `baud` */
     const struct fl_stub *stub;  /* upload and use this stub; NULL: ROM only.
                                   * Borrowed: must outlive the session. */
     bool no_compress;            /* never send zlib streams */
-    bool skip_unchanged;         /* do not write a region whose flash MD5 matches */
+    bool skip_unchanged;         /* do not write a region whose flash MD5 matches
+                                  * (default true) */
+    bool full_image;             /* one erase+write per region, no MD5 probes and no
+                                  * sparse plan: how esptool writes (baselines) */
     bool force;                  /* write images built for another chip */
     int connect_attempts;        /* reset+sync rounds (default 7) */
     int flash_mode;              /* FL_PARAM_KEEP or enum fl_flash_mode */
@@ -361,7 +382,7 @@ struct fl_options {
 };
 
 /* Defaults: auto chip, default-reset, hard-reset, 115200, no stub, compress,
- * params kept, 7 attempts, FL_LOG_INFO. */
+ * skip unchanged, params kept, 7 attempts, FL_LOG_INFO. */
 void fl_options_init(struct fl_options *opt);
 
 struct fl_chip_info {
@@ -577,16 +598,22 @@ enum fl_usb_model_flags {
 
 struct fl_usb_model {
     uint16_t vid, pid;
-    const char *kind; /* short stable name for scripts: "cp210x", "ch340", "esp-usb-jtag" */
-    const char *name; /* for people: "Silicon Labs CP210x USB-UART bridge" */
-    const char *chip; /* ESP chip the PID implies (native USB), else NULL */
-    unsigned flags;   /* enum fl_usb_model_flags */
+    const char *kind;  /* short stable name for scripts: "cp210x", "ch340", "esp-usb-jtag" */
+    const char *name;  /* for people: "Silicon Labs CP210x USB-UART bridge" */
+    const char *chip;  /* ESP chip the PID implies (native USB), else NULL */
+    unsigned flags;    /* enum fl_usb_model_flags */
+    uint32_t max_baud; /* fastest rate its datasheet gives (0: unknown, or a USB
+                        * function where the rate means nothing) */
 };
 
 /* The known adapters and native ESP USB functions (static, never freed);
  * fl_usb_models returns the table and its length. */
 const struct fl_usb_model *fl_usb_model_find(uint16_t vid, uint16_t pid);
 const struct fl_usb_model *fl_usb_models(size_t *count);
+/* The fastest rate a bridge does: the table's, refined by the USB product
+ * string where one VID:PID covers parts of different speeds ("CP2102N" vs
+ * CP2102); 0 when unknown. `product` may be NULL. */
+uint32_t fl_usb_max_baud(uint16_t vid, uint16_t pid, const char *product);
 
 /* One serial port of one USB device (a dual adapter gives two). */
 struct fl_usb_port {

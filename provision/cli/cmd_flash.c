@@ -27,7 +27,10 @@ const char cli_flash_usage[] =
     "\n"
     "options:\n"
     "  -p, --port DEV         serial port (default $ESPPROV_PORT); rfc2217://HOST:PORT too\n"
-    "  -b, --baud N           rate after connecting (default 460800 where the loader can)\n"
+    "  -b, --baud N|auto      rate after connecting; auto (default): the fastest the USB\n"
+    "                         bridge and the chip both do (CH340 2M, CP2102N 2M, CP2102\n"
+    "                         921600, ...), 460800 for an unknown port; a rate that fails\n"
+    "                         falls back to the connect rate, with a warning\n"
     "      --connect-baud N   rate for the first SYNC (default 115200; ROMs autobaud, so an\n"
     "                         ESP8266 ROM, which cannot change rate later, may take more)\n"
     "      --chip NAME        auto (default), esp8266, esp32, esp32s2, esp32s3, esp32c2,\n"
@@ -37,7 +40,10 @@ const char cli_flash_usage[] =
     "      --stub FILE        upload this flasher stub (esptool JSON) and use it\n"
     "      --no-stub          ROM loader only (the default without --stub)\n"
     "      --no-compress      send data uncompressed\n"
-    "      --skip-unchanged   do not write regions whose flash MD5 already matches\n"
+    "      --no-skip          write regions even where the flash MD5 shows them unchanged\n"
+    "                         (by default what the flash holds right is left alone)\n"
+    "      --full-image       erase and write each file whole, no MD5 probes, no sparse\n"
+    "                         plan (as esptool does; for comparisons)\n"
     "      --force            write images built for another chip\n"
     "      --flash-mode M     keep (default), qio, qout, dio, dout  (bootloader header)\n"
     "      --flash-freq F     keep (default), or e.g. 40m, 80m      (bootloader header)\n"
@@ -53,6 +59,8 @@ enum {
     OPT_NO_STUB,
     OPT_NO_COMPRESS,
     OPT_SKIP,
+    OPT_NO_SKIP,
+    OPT_FULL_IMAGE,
     OPT_FORCE,
     OPT_MODE,
     OPT_FREQ,
@@ -213,7 +221,8 @@ int flash_connect(struct flash_cli *c)
                                 : FL_LOG_TRACE;
     /* An explicit rate the loader cannot do is worth a warning; the
      * default one is just a try. */
-    c->opt.baud = c->baud_given ? c->baud : 0;
+    c->opt.baud = c->baud_given ? c->baud : 460800;
+    c->opt.baud_auto = !c->baud_given;
     struct fl_hooks hooks = {.user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
     if (fl_session_init(&c->s, &c->opt, &hooks, &err) != FL_OK) {
         return flash_fail(&err);
@@ -221,12 +230,6 @@ int flash_connect(struct flash_cli *c)
     c->session_ready = true;
     if (fl_session_open(&c->s, port, &err) != FL_OK || fl_connect(&c->s, &err) != FL_OK) {
         return flash_fail(&err);
-    }
-    if (!c->baud_given && c->s.info.baud < 460800) {
-        int rc = fl_change_baud(&c->s, 460800, &err);
-        if (rc != FL_OK && rc != FL_ERR_UNSUPPORTED) {
-            return flash_fail(&err);
-        }
     }
     if (fl_detect(&c->s, NULL, &err) != FL_OK) {
         return flash_fail(&err);
@@ -267,6 +270,8 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
         {"no-stub", no_argument, NULL, OPT_NO_STUB},
         {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
         {"skip-unchanged", no_argument, NULL, OPT_SKIP},
+        {"no-skip", no_argument, NULL, OPT_NO_SKIP},
+        {"full-image", no_argument, NULL, OPT_FULL_IMAGE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"flash-mode", required_argument, NULL, OPT_MODE},
         {"flash-freq", required_argument, NULL, OPT_FREQ},
@@ -288,6 +293,10 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->port = a;
             break;
         case 'b':
+            if (strcmp(a, "auto") == 0) {
+                c->baud_given = false;
+                break;
+            }
             if (!flash_parse_u32("--baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
@@ -339,6 +348,12 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             break;
         case OPT_SKIP:
             c->opt.skip_unchanged = true;
+            break;
+        case OPT_NO_SKIP:
+            c->opt.skip_unchanged = false;
+            break;
+        case OPT_FULL_IMAGE:
+            c->opt.full_image = true;
             break;
         case OPT_FORCE:
             c->opt.force = true;

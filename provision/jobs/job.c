@@ -151,6 +151,8 @@ static int session_options(struct job *j, struct fl_options *opt)
     opt->before = FL_BEFORE_DEFAULT_RESET;
     opt->after = FL_AFTER_HARD_RESET;
     opt->baud = j->jobs->baud ? j->jobs->baud : p->flash.baud ? p->flash.baud : 460800;
+    /* Without --baud: the USB bridge's fastest rate where it is known. */
+    opt->baud_auto = j->jobs->baud == 0;
     opt->stub = j->jobs->stub;
     opt->log_level = (enum fl_log_level)j->jobs->log_level;
     if (p->flash.mode != NULL && !fl_flash_mode_parse(p->flash.mode, &opt->flash_mode)) {

@@ -279,7 +279,6 @@ struct sim_flashop {
     uint32_t next_seq;
     uint32_t written;   /* bytes of output written so far */
     uint32_t erased_to; /* stub lazy erase: sectors below are done */
-    bool met_dirty;     /* new stub: stop skipping blank sectors */
     /* inflate state (raw deflate after our own zlib header parse) */
     void *z; /* z_stream *, allocated on DEFL_BEGIN */
     bool z_header_done, z_end;
@@ -342,6 +341,7 @@ enum sim_fault_kind {
     SIM_F_SYNC_LOST,
     SIM_F_WRITE_FAIL,
     SIM_F_SPLIT,
+    SIM_F_BAUD_LIMIT,
     SIM_F_NKINDS
 };
 
@@ -356,6 +356,7 @@ struct sim_fault {
     uint8_t xor_mask;
     uint32_t ms;   /* slow-erase duration */
     uint32_t n;    /* repeat-error copies, split size */
+    uint32_t rate; /* baud-limit: fastest rate that gets through */
     char text[64]; /* junk bytes */
     size_t text_len;
 };
@@ -371,6 +372,8 @@ int sim_fault_parse(struct sim_faults *fs, const char *spec, char *err, size_t n
  * byte faults) and returns the first one that fires now, or NULL. */
 struct sim_fault *sim_fault_hit(struct sim_faults *fs, enum sim_fault_kind kind, int opcode);
 bool sim_fault_present(const struct sim_faults *fs, enum sim_fault_kind kind);
+/* baud-limit: the fastest rate bytes survive (0: no limit). */
+uint32_t sim_fault_baud_limit(const struct sim_faults *fs);
 
 /* ===== Register map (regs.c) =========================================== */
 
