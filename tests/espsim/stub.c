@@ -92,6 +92,7 @@ static void mem(struct sim *s, const struct sim_req *r)
         sim_reply_ok(s, r->op, 0, NULL, 0);
         if (flag == 0 && entry != 0) {
             sim_log(s, "stub: jump to 0x%08x; treating it as a new stub", entry);
+            s->ld.start_flavour = s->opt.stub_flavour;
             sim_board_schedule(s, SIM_EV_STUB_START, s->t + 2 * SIM_MS);
         }
     }
