@@ -25,6 +25,7 @@ static const char usage[] =
     "                          identity (read back from it), e.g. after a new MQTT host\n"
     "      --baud N            line rate while writing (default: .flash.baud, else 460800)\n"
     "      --stub FILE         use this flasher stub (esptool JSON) instead of .flash.stub\n"
+    "      --stub-family F     default stubs without --stub/.flash.stub: legacy (default), new\n"
     "      --no-stub           talk to the ROM loader only\n"
     "      --json              one JSON object per board (and a summary) per line on stdout\n"
     "  -q / -v                 less / more on stderr\n"
