@@ -240,13 +240,7 @@ int fl_connect(struct fl_session *s, struct fl_error *err)
     TRY(fl_identify(s, synced, err));
     fl_log(s, FL_LOG_INFO, "connected to %s (%s)", s->info.name,
            st->stub ? "flasher stub already running" : "ROM loader");
-    if (s->opt.stub != NULL && !st->stub) {
-        if (s->info.secure_download) {
-            fl_log(s, FL_LOG_WARN, "Secure Download Mode: the stub cannot run, using the ROM");
-        } else {
-            TRY(fl_run_stub(s, s->opt.stub, err));
-        }
-    }
+    TRY(fl_stub_start(s, err));
     uint32_t want = s->opt.baud;
     if (s->opt.baud_auto && want != 0) {
         want = fl_auto_baud(s, want);
@@ -339,8 +333,8 @@ int fl_recover(struct fl_session *s, struct fl_error *err)
                    "the board was reset (the flasher stub is gone): "
                    "starting it again");
             TRY(fl_identify(s, true, err));
-            if (s->opt.stub != NULL) {
-                TRY(fl_run_stub(s, s->opt.stub, err));
+            if (st->stub_img != NULL) {
+                TRY(fl_run_stub(s, st->stub_img, err));
             }
         }
         goto reattach;

@@ -313,6 +313,53 @@ int fl_stub_parse(const char *json, size_t len, struct fl_stub *out, struct fl_e
 int fl_stub_load(const char *path, struct fl_stub *out, struct fl_error *err);
 void fl_stub_release(struct fl_stub *stub);
 
+/*
+ * Stub families espprov can find by itself (tools/stubs.lock fetches them):
+ * LEGACY is esptool's long-established stub (the default); NEW is
+ * espressif/esp-flasher-stub. Both use esptool's JSON format, one file per
+ * chip, named by the chip's key ("esp32s3.json").
+ */
+enum fl_stub_family { FL_STUB_LEGACY, FL_STUB_NEW };
+#define FL_STUB_FAMILY_DEFAULT FL_STUB_LEGACY
+const char *fl_stub_family_name(enum fl_stub_family family); /* "legacy", "new" */
+bool fl_stub_family_parse(const char *text, enum fl_stub_family *out);
+/* "esp32s3": the chip's stub file name without ".json" (NULL for AUTO). */
+const char *fl_chip_key(enum fl_chip chip);
+
+/* One family's stubs for every chip it has, as found in one directory. */
+struct fl_stub_set {
+    enum fl_stub_family family;
+    char dir[1024];    /* the directory they came from */
+    char package[192]; /* its PACKAGE line ("name version sha256:... license"), or "" */
+    struct fl_stub stub[FL_CHIP_COUNT];
+    bool have[FL_CHIP_COUNT];
+};
+
+/* Where stubs are looked for, first match wins (each place holds
+ * <family>/<chip>.json):
+ *   env_dir              ($ESPPROV_STUB_DIR: the caller reads it; NULL/"" skips)
+ *   <exe dir>/stubs      (the build tree: build/espprov next to build/stubs)
+ *   <exe dir>/../share/espprov/stubs   (after `make install`)
+ * exe_path is the running program (/proc/self/exe); NULL skips both. */
+struct fl_stub_search {
+    const char *env_dir;
+    const char *exe_path;
+    enum fl_stub_family family;
+};
+
+/* Loads every <chip>.json of `family` in `dir` (a missing chip is not an
+ * error; a broken file is, naming it). FL_ERR_NOT_FOUND when the directory
+ * holds none. Release with fl_stub_set_release. */
+int fl_stub_set_load(struct fl_stub_set *set, const char *dir, enum fl_stub_family family,
+                     struct fl_error *err);
+/* Searches the places above and loads the first that holds the family.
+ * FL_ERR_NOT_FOUND (err lists the places) when none does. */
+int fl_stub_set_find(struct fl_stub_set *set, const struct fl_stub_search *search,
+                     struct fl_error *err);
+/* The stub for `chip`, or NULL when the set has none. */
+const struct fl_stub *fl_stub_set_get(const struct fl_stub_set *set, enum fl_chip chip);
+void fl_stub_set_release(struct fl_stub_set *set);
+
 /* ===== Sessions ======================================================== */
 
 enum fl_before {
@@ -360,25 +407,40 @@ struct fl_options {
     enum fl_chip chip; /* FL_CHIP_AUTO: detect; else the board must be this */
     enum fl_before before;
     enum fl_after after;
-    uint32_t connect_baud;       /* rate for SYNC (default 115200) */
-    uint32_t baud;               /* raise to this after connecting (0: stay); with
-                                  * baud_auto, the rate when the bridge is unknown */
-    bool baud_auto;              /* the fastest rate the USB bridge and the chip both
-                                  * do (fl_usb_max_baud), else `baud` */
-    const struct fl_stub *stub;  /* upload and use this stub; NULL: ROM only.
-                                  * Borrowed: must outlive the session. */
-    bool no_compress;            /* never send zlib streams */
-    bool skip_unchanged;         /* do not write a region whose flash MD5 matches
-                                  * (default true) */
-    bool full_image;             /* one erase+write per region, no MD5 probes and no
-                                  * sparse plan: how esptool writes (baselines) */
-    bool force;                  /* write images built for another chip */
-    int connect_attempts;        /* reset+sync rounds (default 7) */
-    int flash_mode;              /* FL_PARAM_KEEP or enum fl_flash_mode */
-    int flash_freq;              /* FL_PARAM_KEEP or MHz */
-    int64_t flash_size;          /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
-                                  * into bootloaders and told to the loader */
-    enum fl_log_level log_level; /* most verbose level passed to hooks.log */
+    uint32_t connect_baud;           /* rate for SYNC (default 115200) */
+    uint32_t baud;                   /* raise to this after connecting (0: stay); with
+                                      * baud_auto, the rate when the bridge is unknown */
+    bool baud_auto;                  /* the fastest rate the USB bridge and the chip both
+                                      * do (fl_usb_max_baud), else `baud` */
+    const struct fl_stub *stub;      /* upload and use this stub whatever the chip; a
+                                      * failure to start it fails the connect.
+                                      * Borrowed: must outlive the session. */
+    const struct fl_stub_set *stubs; /* else the detected chip's stub from this set
+                                      * (NULL, or none for the chip: ROM only);
+                                      * borrowed, shareable between sessions */
+    unsigned needs;                  /* FL_NEED_*: what the caller will ask for. A
+                                      * stub from `stubs` that does not start falls
+                                      * back to the ROM (with a warning) only when
+                                      * the ROM can do all of it */
+    bool no_compress;                /* never send zlib streams */
+    bool skip_unchanged;             /* do not write a region whose flash MD5 matches
+                                      * (default true) */
+    bool full_image;                 /* one erase+write per region, no MD5 probes and no
+                                      * sparse plan: how esptool writes (baselines) */
+    bool force;                      /* write images built for another chip */
+    int connect_attempts;            /* reset+sync rounds (default 7) */
+    int flash_mode;                  /* FL_PARAM_KEEP or enum fl_flash_mode */
+    int flash_freq;                  /* FL_PARAM_KEEP or MHz */
+    int64_t flash_size;              /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
+                                      * into bootloaders and told to the loader */
+    enum fl_log_level log_level;     /* most verbose level passed to hooks.log */
+};
+
+/* What a job needs from the loader (fl_options.needs). */
+enum fl_need {
+    FL_NEED_VERIFY = 1 << 0,     /* an MD5 of flash (verify, skip-unchanged) */
+    FL_NEED_READ = 1 << 1,       /* reading flash back */
+    FL_NEED_ERASE_CHIP = 1 << 2, /* erasing the whole chip */
 };
 
 /* Defaults: auto chip, default-reset, hard-reset, 115200, no stub, compress,

@@ -119,8 +119,10 @@ struct fl_session_state {
     const struct fl_target *target;
     int status_len; /* 0 unknown, 2 or 4 */
     bool stub;
-    bool attached;        /* SPI flash attached */
-    uint32_t params_size; /* last SPI_SET_PARAMS size (0: never sent) */
+    const struct fl_stub *stub_img; /* the stub this session started (restarted after a reset) */
+    bool stub_failed;               /* a default stub did not start: stay with the ROM */
+    bool attached;                  /* SPI flash attached */
+    uint32_t params_size;           /* last SPI_SET_PARAMS size (0: never sent) */
     bool detected;
     bool lines_reported;  /* the "no modem lines" warning was given */
     int carry_timeout_ms; /* owed by the stub for the last block, added to the next command */
@@ -185,6 +187,9 @@ bool fl_can(const struct fl_session *s, unsigned cap);
 enum fl_reset_kind { FL_RESET_CLASSIC, FL_RESET_TIGHT, FL_RESET_USB_JTAG, FL_RESET_HARD };
 int fl_reset(struct fl_session *s, enum fl_reset_kind kind, int delay_ms, struct fl_error *err);
 int fl_identify(struct fl_session *s, bool synced, struct fl_error *err);
+/* Starts opt.stub, or the chip's stub from opt.stubs (stub.c); a default
+ * stub that does not start falls back to the ROM when opt.needs allows. */
+int fl_stub_start(struct fl_session *s, struct fl_error *err);
 /* Re-synchronises after a failure (reconnecting without a reset if the
  * loader changed); keeps what fl_detect found. */
 int fl_recover(struct fl_session *s, struct fl_error *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "provision/cli/cli_flash.h"
+#include "provision/cli/cli_stubs.h"
 
 const char cli_flash_usage[] =
     "usage: espprov flash info [options]\n"
@@ -20,7 +21,7 @@ const char cli_flash_usage[] =
     "  write       write files at flash offsets: blank sectors are erased, not sent;\n"
     "              compressed where the loader can; verified by MD5 where it can\n"
     "  read        read SIZE bytes at ADDR into FILE\n"
-    "  erase       erase a region (4 KiB aligned), or the whole chip (needs --stub)\n"
+    "  erase       erase a region (4 KiB aligned), or the whole chip (needs a stub)\n"
     "  verify      compare flash at ADDR with FILE (MD5)\n"
     "  image-info  show a firmware image's header, segments, checksum, digest\n"
     "ADDR and SIZE: decimal, 0x hex, or with a K/M suffix.\n"
@@ -38,7 +39,10 @@ const char cli_flash_usage[] =
     "      --before MODE      default-reset, usb-reset, no-reset, no-reset-no-sync\n"
     "      --after MODE       hard-reset (default), soft-reset, no-reset, no-reset-stub\n"
     "      --stub FILE        upload this flasher stub (esptool JSON) and use it\n"
-    "      --no-stub          ROM loader only (the default without --stub)\n"
+    "      --stub-family F    the fetched stubs to use by default: legacy (default) or new\n"
+    "                         (see espprov --version; a default stub that does not start\n"
+    "                         falls back to the ROM when the ROM can do the job)\n"
+    "      --no-stub          ROM loader only\n"
     "      --no-compress      send data uncompressed\n"
     "      --no-skip          write regions even where the flash MD5 shows them unchanged\n"
     "                         (by default what the flash holds right is left alone)\n"
@@ -57,6 +61,7 @@ enum {
     OPT_AFTER,
     OPT_STUB,
     OPT_NO_STUB,
+    OPT_STUB_FAMILY,
     OPT_NO_COMPRESS,
     OPT_SKIP,
     OPT_NO_SKIP,
@@ -212,6 +217,13 @@ int flash_connect(struct flash_cli *c)
         }
         c->stub_loaded = true;
         c->opt.stub = &c->stub;
+    } else if (!c->no_stub) {
+        bool found;
+        if (cli_stubs_find(&c->stubs, c->family, &found) != CLI_OK) {
+            return CLI_FAILED;
+        }
+        c->stubs_loaded = found;
+        c->opt.stubs = found ? &c->stubs : NULL;
     }
     int v = c->ctx->verbosity;
     c->opt.log_level = v < 0    ? FL_LOG_ERROR
@@ -255,6 +267,9 @@ int flash_done(struct flash_cli *c, int status)
     if (c->stub_loaded) {
         fl_stub_release(&c->stub);
     }
+    if (c->stubs_loaded) {
+        fl_stub_set_release(&c->stubs);
+    }
     return cli_finish(status);
 }
 
@@ -268,6 +283,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
         {"after", required_argument, NULL, OPT_AFTER},
         {"stub", required_argument, NULL, OPT_STUB},
         {"no-stub", no_argument, NULL, OPT_NO_STUB},
+        {"stub-family", required_argument, NULL, OPT_STUB_FAMILY},
         {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
         {"skip-unchanged", no_argument, NULL, OPT_SKIP},
         {"no-skip", no_argument, NULL, OPT_NO_SKIP},
@@ -342,6 +358,13 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             break;
         case OPT_NO_STUB:
             no_stub = true;
+            c->no_stub = true;
+            break;
+        case OPT_STUB_FAMILY:
+            if (!cli_stubs_parse_family(u, a, &c->family)) {
+                *status = CLI_USAGE;
+                return false;
+            }
             break;
         case OPT_NO_COMPRESS:
             c->opt.no_compress = true;
@@ -418,6 +441,11 @@ int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
     const char *sub = argv[optind];
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
+    /* What a default stub that fails to start would take away with it. */
+    c.opt.needs = strcmp(sub, "write") == 0 || strcmp(sub, "verify") == 0 ? FL_NEED_VERIFY
+                  : strcmp(sub, "read") == 0                              ? FL_NEED_READ
+                  : strcmp(sub, "erase") == 0 && n == 0                   ? FL_NEED_ERASE_CHIP
+                                                                          : 0;
     if (strcmp(sub, "info") == 0) {
         return flash_cmd_info(&c, n, args);
     }

@@ -26,6 +26,7 @@ static const char usage[] =
     "      --baud N            line rate while writing (default: the USB bridge's fastest\n"
     "                          where it is known, else .flash.baud, else 460800)\n"
     "      --stub FILE         use this flasher stub (esptool JSON) instead of .flash.stub\n"
+    "      --stub-family F     default stubs without --stub/.flash.stub: legacy (default), new\n"
     "      --no-stub           talk to the ROM loader only\n"
     "      --json              one JSON object per board (and a summary) per line on stdout\n"
     "  -q / -v                 less / more on stderr\n"

@@ -142,6 +142,14 @@ void sim_tx(struct sim *s, const uint8_t *buf, size_t len, bool frame)
     u->tx_line_free = t;
 }
 
+void sim_tx_skew_tail(struct sim *s, size_t n, uint32_t baud)
+{
+    struct sim_queue *q = &s->uart.tx;
+    for (size_t i = 0; i < n && i < q->len; i++) {
+        q->v[(q->head + q->len - 1 - i) % q->cap].baud = baud;
+    }
+}
+
 void sim_tx_text(struct sim *s, const char *text)
 {
     sim_tx(s, (const uint8_t *)text, strlen(text), false);

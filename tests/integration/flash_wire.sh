@@ -46,14 +46,14 @@ sim_stop dirty
 
 # 2. A new (blank) board: nothing is erased apart, no 0xFF is sent.
 sim_start blank esp32
-check "blank flash: sparse filesystem, ROM, uncompressed" "$ESPPROV" flash write -p "$T_TMP/blank.port" \
+check "blank flash: sparse filesystem, ROM, uncompressed" "$ESPPROV" flash write -p "$T_TMP/blank.port" --no-stub \
     --no-compress --json 0x200000 "$T_TMP/fs.bin"
 assert "... bytes" flash_has blank 0x200000 "$T_TMP/fs.bin"
 assert "... only the data was sent (20000 + 256 bytes, in whole ROM blocks)" [ "$(sent_total)" -le $((20480 + 4096)) ]
 assert "... no erase-only command (the flash was blank)" \
     [ "$(log_count blank 'FLASH_BEGIN.*blocks=0 ')" -eq 0 ]
 assert "... no 0xFF block sent" [ "$(log_count blank 'FLASH_DATA')" -le $(((20480 + 4096) / 1024)) ]
-check "--full-image sends it all" "$ESPPROV" flash write -p "$T_TMP/blank.port" --no-compress \
+check "--full-image sends it all" "$ESPPROV" flash write -p "$T_TMP/blank.port" --no-stub --no-compress \
     --full-image --json 0x200000 "$T_TMP/fs.bin"
 assert "... every byte" [ "$(sent_total)" -eq $((1024 * 1024)) ]
 assert "... bytes" flash_has blank 0x200000 "$T_TMP/fs.bin"
