@@ -286,7 +286,10 @@ long lg_fetch(struct lg_image *im, const uint32_t pair[2], struct lg_error *err)
     /* lfs_scmp: the later revision in sequence order goes first */
     int r = (int32_t)(revs[1] - revs[0]) > 0 ? 1 : 0;
     uint32_t prog = im->have_params ? im->p.prog_size : 1;
-    uint32_t version = im->sb.version ? im->sb.version : LG_DISK_V2_1;
+    /* erased-state rules are the device's driver's: its disk version, else the image's */
+    uint32_t version = im->have_params  ? im->p.disk_version
+                       : im->sb.version ? im->sb.version
+                                        : LG_DISK_V2_1;
     struct lg_mdir *m = &im->mdirs[im->nmdirs];
     memset(m, 0, sizeof *m);
     for (int k = 0; k < 2; k++) {

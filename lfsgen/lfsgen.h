@@ -214,6 +214,8 @@ struct lg_stats {
     uint32_t pairs;        /* metadata pairs on the list */
     uint32_t commits;      /* valid commits in the pairs' active blocks */
     uint32_t torn_commits; /* pairs whose log ends in a commit that fails its CRC */
+    uint32_t appendable;   /* pairs the device can append a commit to without compacting
+                            * (log ends on an erased program unit; with FCRC on v2.1) */
     uint32_t files;
     uint32_t dirs;
     uint64_t bytes; /* file bytes */

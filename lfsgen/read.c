@@ -452,6 +452,7 @@ static int open_image(const struct lg_params *p, uint32_t block_size, const uint
         const struct lg_mdir *m = &im->mdirs[i];
         im->stats.commits += m->commits;
         im->stats.torn_commits += m->torn;
+        im->stats.appendable += m->erased;
         im->stats.blocks_used += 2;
         for (uint32_t id = 0; id < lg_mdir_ids(m); id++) {
             const struct lg_slot *s = &m->slots[id];

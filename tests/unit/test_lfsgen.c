@@ -177,6 +177,7 @@ static void roundtrip(struct t_ctx *t_, const struct geometry *g)
     lg_image_stats(im, &st);
     ASSERT_EQ_UINT(st.files, n - 1);
     ASSERT_EQ_UINT(st.blocks, 64);
+    ASSERT_EQ_UINT(st.appendable, st.pairs); /* the device appends without compacting */
     lg_image_close(im);
     /* Detection finds the geometry from the superblock alone. */
     struct lg_params found;
