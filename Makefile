@@ -60,6 +60,7 @@ $(BUILD)/pkg.mk: $(BUILD)/.deps-build
 # --------------------------------------------------------------------------
 # Sources
 SPIFFSGEN_SRC := $(wildcard spiffsgen/*.c)
+LFSGEN_SRC    := $(wildcard lfsgen/*.c)
 FLASHER_SRC   := $(wildcard flasher/*.c)
 # provision/ is a set of module folders (provision/README.md draws them); the
 # command layer in provision/cli/ links against the rest as one archive.
@@ -76,11 +77,12 @@ BENCH_SRC     := $(wildcard tests/bench/bench_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_SPIFFSGEN := $(BUILD)/libspiffsgen.a
+LIB_LFSGEN    := $(BUILD)/liblfsgen.a
 LIB_FLASHER   := $(BUILD)/libflasher.a
 LIB_PROVISION := $(BUILD)/libprovision.a
 LIB_FW        := $(BUILD)/libfwconfig.a
 LIB_TEST      := $(BUILD)/libtestsupport.a
-LIBS_ALL      := $(LIB_PROVISION) $(LIB_FLASHER) $(LIB_SPIFFSGEN)
+LIBS_ALL      := $(LIB_PROVISION) $(LIB_FLASHER) $(LIB_SPIFFSGEN) $(LIB_LFSGEN)
 
 BIN        := $(BUILD)/$(PROG)
 ESPSIM     := $(BUILD)/espsim
@@ -89,7 +91,7 @@ FUZZ_REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*.sh))
 
-ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SRC) \
+ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(LFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SRC) \
               $(FWLIB_SRC) $(ESPSIM_SRC) $(TESTLIB_SRC) $(UNIT_SRC) $(FUZZ_SRC) \
               $(BENCH_SRC) tests/fuzz/replay_main.c)
 
@@ -111,6 +113,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/pkg.mk
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB_SPIFFSGEN): $(call obj,$(SPIFFSGEN_SRC))
+$(LIB_LFSGEN):    $(call obj,$(LFSGEN_SRC))
 $(LIB_FLASHER):   $(call obj,$(FLASHER_SRC))
 $(LIB_PROVISION): $(call obj,$(PROVISION_SRC))
 $(LIB_FW):        $(call obj,$(FWLIB_SRC))
