@@ -245,6 +245,54 @@ TEST(rename_in_flight_hides_the_source)
     free(img);
 }
 
+/* Found by mounting on real littlefs v2.9 (f53a0cc) after a power cut between
+ * a rename's two commits: lfs_fs_size skips the pending move's source id (its
+ * lfs_dir_get shifts ids past it), so the moved file's CTZ blocks count once. */
+TEST(pending_move_counts_the_moved_blocks_once)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    struct lg_image *im;
+    struct lg_stats st;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lg_image_stats(im, &st);
+    lg_image_close(im);
+    ASSERT_EQ_UINT(st.blocks_used, 3 * 2 + 3); /* three pairs, big.bin's three blocks */
+    /* lfs_rename /big.bin -> /x/big.bin, cut before the source's delete: the
+     * destination {4,5} holds the same CTZ struct (head 8: blocks 6, 7, 8
+     * follow the pairs) and the move state naming root id 3. */
+    struct rawlog l;
+    rl_resume(&l, img + 4 * BS, BS, p.prog_size);
+    rl_tag(&l, 0x401, 0, NULL, 0);
+    rl_tag(&l, 0x001, 0, "big.bin", 7);
+    uint8_t ctz[8];
+    rl_le(ctz, 8);
+    rl_le(ctz + 4, sizeof big);
+    rl_tag(&l, 0x202, 0, ctz, 8);
+    uint8_t g[12];
+    rl_le(g, rl_tag_of(0x4FF, 3, 0));
+    rl_le(g + 4, 0);
+    rl_le(g + 8, 1);
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    ASSERT_EQ_INT(lg_image_find(im, "/big.bin"), -1);
+    long k = lg_image_find(im, "/x/big.bin");
+    ASSERT(k >= 0);
+    uint8_t *d;
+    size_t len;
+    ASSERT_EQ_INT(lg_image_read(im, (size_t)k, &d, &len, NULL), LG_OK);
+    ASSERT_EQ_UINT(len, sizeof big);
+    ASSERT_MEMEQ(d, big, sizeof big);
+    free(d);
+    lg_image_stats(im, &st);
+    ASSERT_EQ_UINT(st.blocks_used, 3 * 2 + 3);
+    ASSERT_EQ_UINT(lg_image_check(im, NULL, NULL), 0);
+    lg_image_close(im);
+    free(img);
+}
+
 static size_t check_lines(struct lg_params *p, uint8_t *img, struct lines *lines)
 {
     struct lg_image *im;
@@ -390,5 +438,6 @@ TEST_MAIN(RUN(appended_commits_replace_delete_and_create);
           RUN(bad_crc_before_valid_commits_is_reported);
           RUN(interrupted_compaction_falls_back_to_older_block);
           RUN(relocated_directory_pair_is_followed); RUN(rename_in_flight_hides_the_source);
-          RUN(corrupt_ctz_pointers_are_named); RUN(corrupt_metadata_is_named);
-          RUN(mount_refusals_match_lfs_mount); RUN(garbage_images_fail_cleanly);)
+          RUN(pending_move_counts_the_moved_blocks_once); RUN(corrupt_ctz_pointers_are_named);
+          RUN(corrupt_metadata_is_named); RUN(mount_refusals_match_lfs_mount);
+          RUN(garbage_images_fail_cleanly);)
