@@ -293,6 +293,55 @@ TEST(pending_move_counts_the_moved_blocks_once)
     free(img);
 }
 
+/* Found by mounting on real littlefs v2.9 (f53a0cc), ESP8266 parameters,
+ * after some thousand rewrites: when {0, 1} is due for relocation littlefs
+ * expands the superblock (lfs_dir_splittingcompact): the root's entries move
+ * to a new pair and {0, 1} keeps no entries, only a hard tail to it. That is
+ * no orphan: lfs_fs_deorphan only examines pairs a soft tail reaches. */
+TEST(expanded_superblock_anchor_is_no_orphan)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    /* the root's log (block 0, revision 1) copied to {10, 11}; {0, 1} then
+     * compacts to block 1, revision 2: a hard tail and nothing else */
+    memcpy(img + 10 * BS, img, BS);
+    struct rawlog l;
+    rl_begin(&l, img + BS, BS, p.prog_size, 2);
+    uint8_t t[8];
+    rl_le(t, 10);
+    rl_le(t + 4, 11);
+    rl_tag(&l, 0x601, 0x3FF, t, 8);
+    rl_commit(&l);
+    struct lg_image *im;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    struct lg_stats st;
+    lg_image_stats(im, &st);
+    ASSERT_EQ_UINT(st.pairs, 4);
+    ASSERT_EQ_UINT(st.blocks_used, 4 * 2 + 3);
+    ASSERT(lg_image_find(im, "/big.bin") >= 0);
+    ASSERT(lg_image_find(im, "/certs/ca.der") >= 0);
+    ASSERT(lg_image_find(im, "/x") >= 0);
+    struct lines lines = {{0}, 0};
+    ASSERT_MSG(lg_image_check(im, collect_line, &lines) == 0, "%s", lines.text);
+    lg_image_close(im);
+    /* a pair a soft tail reaches and no directory names is still an orphan:
+     * /x's pair {4, 5} (last on the list) now tails to an empty {12, 13} */
+    rl_begin(&l, img + 12 * BS, BS, p.prog_size, 1);
+    rl_commit(&l);
+    rl_resume(&l, img + 4 * BS, BS, p.prog_size);
+    rl_le(t, 12);
+    rl_le(t + 4, 13);
+    rl_tag(&l, 0x600, 0x3FF, t, 8);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lines = (struct lines){{0}, 0};
+    ASSERT_EQ_UINT(lg_image_check(im, collect_line, &lines), 1);
+    ASSERT(strstr(lines.text, "orphan") != NULL);
+    lg_image_close(im);
+    free(img);
+}
+
 static size_t check_lines(struct lg_params *p, uint8_t *img, struct lines *lines)
 {
     struct lg_image *im;
@@ -438,6 +487,7 @@ TEST_MAIN(RUN(appended_commits_replace_delete_and_create);
           RUN(bad_crc_before_valid_commits_is_reported);
           RUN(interrupted_compaction_falls_back_to_older_block);
           RUN(relocated_directory_pair_is_followed); RUN(rename_in_flight_hides_the_source);
-          RUN(pending_move_counts_the_moved_blocks_once); RUN(corrupt_ctz_pointers_are_named);
+          RUN(pending_move_counts_the_moved_blocks_once);
+          RUN(expanded_superblock_anchor_is_no_orphan); RUN(corrupt_ctz_pointers_are_named);
           RUN(corrupt_metadata_is_named); RUN(mount_refusals_match_lfs_mount);
           RUN(garbage_images_fail_cleanly);)
