@@ -239,8 +239,12 @@ static int ent_cmp(const void *a, const void *b)
 /* Same entries, types, sizes and bytes. */
 static void view_compare(const char *ctx, struct view *want, struct view *got)
 {
-    qsort(want->e, want->n, sizeof want->e[0], ent_cmp);
-    qsort(got->e, got->n, sizeof got->e[0], ent_cmp);
+    if (want->n > 1) {
+        qsort(want->e, want->n, sizeof want->e[0], ent_cmp);
+    }
+    if (got->n > 1) {
+        qsort(got->e, got->n, sizeof got->e[0], ent_cmp);
+    }
     size_t i = 0, j = 0;
     while (i < want->n || j < got->n) {
         int c = i == want->n ? 1 : j == got->n ? -1 : strcmp(want->e[i].path, got->e[j].path);
