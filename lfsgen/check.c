@@ -114,8 +114,12 @@ static void check_pair(struct checker *c, uint32_t mi)
         /* Only a pair a soft tail reaches heads a directory: littlefs's
          * lfs_fs_deorphan looks at no other. {0, 1} after a superblock
          * expansion holds no entries and hard-tails to the root's pair. */
+        /* On disk a commit's gstate delta never carries the orphan count
+         * (lfs_dir_commit clears those bits); the flag is the tag's top bit,
+         * which lfs_mount turns into a count of one: tag += !isvalid(tag). */
         uint32_t tag = lg_get32(im->gstate);
-        if ((tag & 0x1FFu) == 0) {
+        tag += tag >> 31;
+        if (lg_tag_size(tag) == 0) {
             problem(c,
                     "pair {%u, %u} on the metadata list belongs to no directory (an orphan) and "
                     "the global state flags no orphans",

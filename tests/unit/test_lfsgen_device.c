@@ -342,6 +342,47 @@ TEST(expanded_superblock_anchor_is_no_orphan)
     free(img);
 }
 
+/* Found by cutting power on real littlefs v2.9 (f53a0cc) and 2.5.1 inside
+ * lfs_remove of a directory: the parent's delete commit carries the gstate
+ * delta 0x80000000 (the orphan flag is the tag's top bit; lfs_dir_commit
+ * never writes the count), the removed directory's pair is still on the
+ * list. lfs_mount counts that as one orphan and cleans it at the first write:
+ * no problem. check read the count bits and called the pair an orphan. */
+TEST(orphan_flag_is_the_gstate_top_bit)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    /* lfs_remove("/x"): root id 5 deleted, orphan flag set; {4, 5} stays on
+     * the list (the certs pair's soft tail) until lfs_dir_drop runs */
+    struct rawlog l;
+    rl_resume(&l, img, BS, p.prog_size);
+    rl_tag(&l, 0x4FF, 5, NULL, 0);
+    uint8_t g[12] = {0};
+    rl_le(g, 0x80000000u);
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    struct lg_image *im;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    ASSERT_EQ_INT(lg_image_find(im, "/x"), -1);
+    ASSERT(lg_image_find(im, "/certs/ca.der") >= 0);
+    struct lines lines = {{0}, 0};
+    ASSERT_MSG(lg_image_check(im, collect_line, &lines) == 0, "%s", lines.text);
+    lg_image_close(im);
+    /* lfs_dir_drop then clears the flag in the same commit that unlinks
+     * {4, 5}; without the unlink the orphan is a problem again */
+    rl_resume(&l, img, BS, p.prog_size);
+    memset(g, 0, sizeof g); /* a pair's latest move-state tag is its whole delta */
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lines = (struct lines){{0}, 0};
+    ASSERT_EQ_UINT(lg_image_check(im, collect_line, &lines), 1);
+    ASSERT(strstr(lines.text, "{4, 5}") != NULL && strstr(lines.text, "orphan") != NULL);
+    lg_image_close(im);
+    free(img);
+}
+
 static size_t check_lines(struct lg_params *p, uint8_t *img, struct lines *lines)
 {
     struct lg_image *im;
@@ -488,6 +529,6 @@ TEST_MAIN(RUN(appended_commits_replace_delete_and_create);
           RUN(interrupted_compaction_falls_back_to_older_block);
           RUN(relocated_directory_pair_is_followed); RUN(rename_in_flight_hides_the_source);
           RUN(pending_move_counts_the_moved_blocks_once);
-          RUN(expanded_superblock_anchor_is_no_orphan); RUN(corrupt_ctz_pointers_are_named);
-          RUN(corrupt_metadata_is_named); RUN(mount_refusals_match_lfs_mount);
-          RUN(garbage_images_fail_cleanly);)
+          RUN(expanded_superblock_anchor_is_no_orphan); RUN(orphan_flag_is_the_gstate_top_bit);
+          RUN(corrupt_ctz_pointers_are_named); RUN(corrupt_metadata_is_named);
+          RUN(mount_refusals_match_lfs_mount); RUN(garbage_images_fail_cleanly);)
