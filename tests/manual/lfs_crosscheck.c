@@ -614,6 +614,52 @@ static int device_session(lfs_t *lfs, struct view *m, uint32_t bs, const char *c
     e = view_find(m, "/new_big.bin");
     view_put(m, "/logs/big.bin", false, e->data, e->size);
     view_del(m, "/new_big.bin");
+    /* directories come and go (the gstate's orphan count), one moves */
+    if ((err = lfs_mkdir(lfs, "/tmpdir"))) {
+        return err;
+    }
+    if ((err = write_file(lfs, "/tmpdir/f", buf, 5, LFS_O_TRUNC)) ||
+        (err = lfs_remove(lfs, "/tmpdir/f")) || (err = lfs_remove(lfs, "/tmpdir"))) {
+        return err;
+    }
+    if ((err = lfs_mkdir(lfs, "/var"))) {
+        return err;
+    }
+    view_put(m, "/var", true, NULL, 0);
+    if ((err = lfs_rename(lfs, "/logs", "/var/logs"))) {
+        return err;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if (strncmp(m->e[i].path, "/logs", 5) == 0) {
+            char moved[PATHLEN + 8];
+            snprintf(moved, sizeof moved, "/var%s", m->e[i].path);
+            memcpy(m->e[i].path, moved, PATHLEN - 1);
+            m->e[i].path[PATHLEN - 1] = '\0';
+        }
+    }
+    /* a directory the device fills past one pair (it splits it itself),
+     * then thins out */
+    if ((err = lfs_mkdir(lfs, "/spool"))) {
+        return err;
+    }
+    view_put(m, "/spool", true, NULL, 0);
+    for (int i = 0; i < 120; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "/spool/msg%03d", (i * 37) % 120);
+        fill(buf, (size_t)(i % 5) * 7, (uint32_t)i + 500);
+        if ((err = write_file(lfs, name, buf, (size_t)(i % 5) * 7, LFS_O_TRUNC))) {
+            return err;
+        }
+        view_put(m, name, false, buf, (uint32_t)(i % 5) * 7);
+    }
+    for (int i = 0; i < 120; i += 3) {
+        char name[40];
+        snprintf(name, sizeof name, "/spool/msg%03d", i);
+        if ((err = lfs_remove(lfs, name))) {
+            return err;
+        }
+        view_del(m, name);
+    }
 filling:
     if (!fill_up) {
         return 0;
@@ -1163,6 +1209,9 @@ static void scenario_power_loss(const struct platform *pl)
         view_free(&m);
         d.budget = -1;
         snprintf(ctx, sizeof ctx, "%s/power-cut-after-%lu-progs", pl->label, n);
+        if (getenv("LFS_XCHECK_DUMPCUT") && strtoul(getenv("LFS_XCHECK_DUMPCUT"), NULL, 0) == n) {
+            save_image(pl, "cut", d.img);
+        }
         verify(ctx, pl, &p, &d, NULL);
         /* after the device's recovery (its next write) they agree too */
         c = make_cfg(&p, &d, pl);
