@@ -11,7 +11,10 @@
 # The harness (tests/manual/lfs_crosscheck.c) picks the presets that littlefs
 # can mount, builds images with lfsgen, mounts/reads/writes them with littlefs,
 # reads littlefs's images back with lfsgen, and cuts power at every program.
-# "quick" skips the power-cut sweep. Not part of `make test`.
+# "quick" skips the power-cut sweep. Across versions: LFS_XCHECK_SAVE=DIR keeps
+# each device-written image, then with another LFS_SRC
+#   tools/lfs-crosscheck.sh load esp8266-arduino 1048576 DIR/esp8266-1M-*.img
+# mounts, checks and writes them there. Not part of `make test`.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -740,6 +740,24 @@ static void scenario_load(const struct platform *pl, const char *file)
         if (lfs_mount(&lfs, &c) == 0) {
             struct view m = {.n = 0};
             lfs_view_dir(&lfs, "/", &m, ctx);
+            /* what an earlier session made goes first (its names come again) */
+            static const char *const again[] = {"/var", "/spool", "/logs", "/renamed.txt",
+                                                "/tmpdir"};
+            for (size_t k = 0; k < sizeof again / sizeof again[0]; k++) {
+                size_t len = strlen(again[k]);
+                for (int pass = 0; pass < 8; pass++) { /* deepest first */
+                    for (size_t i = 0; i < m.n;) {
+                        const char *q = m.e[i].path;
+                        bool under =
+                            strncmp(q, again[k], len) == 0 && (q[len] == '\0' || q[len] == '/');
+                        if (under && lfs_remove(&lfs, q) == 0) {
+                            view_del(&m, q);
+                        } else {
+                            i++;
+                        }
+                    }
+                }
+            }
             /* make room: the saved images were filled to LFS_ERR_NOSPC */
             for (size_t i = 0; i < m.n;) {
                 if (strncmp(m.e[i].path, "/fill", 5) == 0 || strcmp(m.e[i].path, "/big") == 0) {
@@ -750,11 +768,13 @@ static void scenario_load(const struct platform *pl, const char *file)
                 }
             }
             int e = device_session(&lfs, &m, p.block_size, ctx, false, ROOMY);
-            CHECK(ctx, e == 0, "device session: littlefs error %d", e);
+            /* a small image may run out of room the second time round: then
+             * littlefs and we must still agree, the model is moot */
+            CHECK(ctx, e == 0 || e == LFS_ERR_NOSPC, "device session: littlefs error %d", e);
             lfs_unmount(&lfs);
             char c2[600];
-            snprintf(c2, sizeof c2, "%s, then written", ctx);
-            verify(c2, pl, &p, &d, &m);
+            snprintf(c2, sizeof c2, "%s, then written%s", ctx, e ? " (to NOSPC)" : "");
+            verify(c2, pl, &p, &d, e ? NULL : &m);
             view_free(&m);
         }
         CHECK(ctx, d.bad_progs == 0, "littlefs programmed %lu byte(s) that were not erased",
