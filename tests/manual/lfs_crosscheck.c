@@ -1357,6 +1357,7 @@ static void scenario_wear(const struct platform *pl)
         }
     }
     verify(ctx, pl, &p, &d, &m);
+    save_image(pl, "wear", d.img);
     struct lg_image *im;
     if (lg_image_open(&p, d.img, pl->image_size, &im, &err) == LG_OK) {
         struct lg_stats st;
