@@ -110,9 +110,16 @@ static void check_pair(struct checker *c, uint32_t mi)
                 "pair {%u, %u} belongs to a directory but is not on the metadata list (tails "
                 "from {0, 1}); the device's allocator may reuse its blocks",
                 m->pair[0], m->pair[1]);
-    } else if (!m->in_tree) {
+    } else if (!m->in_tree && mi > 0 && !im->mdirs[mi - 1].split) {
+        /* Only a pair a soft tail reaches heads a directory: littlefs's
+         * lfs_fs_deorphan looks at no other. {0, 1} after a superblock
+         * expansion holds no entries and hard-tails to the root's pair. */
+        /* On disk a commit's gstate delta never carries the orphan count
+         * (lfs_dir_commit clears those bits); the flag is the tag's top bit,
+         * which lfs_mount turns into a count of one: tag += !isvalid(tag). */
         uint32_t tag = lg_get32(im->gstate);
-        if ((tag & 0x1FFu) == 0) {
+        tag += tag >> 31;
+        if (lg_tag_size(tag) == 0) {
             problem(c,
                     "pair {%u, %u} on the metadata list belongs to no directory (an orphan) and "
                     "the global state flags no orphans",

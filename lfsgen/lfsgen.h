@@ -210,7 +210,7 @@ void lg_image_superblock(const struct lg_image *img, struct lg_superblock *out);
 
 struct lg_stats {
     uint32_t blocks;       /* superblock block count */
-    uint32_t blocks_used;  /* metadata pairs x 2 + file blocks (lfs_fs_size) */
+    uint32_t blocks_used;  /* metadata pairs x 2 + file blocks, as lfs_fs_size (SPEC.md §5.6) */
     uint32_t pairs;        /* metadata pairs on the list */
     uint32_t commits;      /* valid commits in the pairs' active blocks */
     uint32_t torn_commits; /* pairs whose log ends in a commit that fails its CRC */

@@ -454,8 +454,15 @@ static int open_image(const struct lg_params *p, uint32_t block_size, const uint
         im->stats.torn_commits += m->torn;
         im->stats.appendable += m->erased;
         im->stats.blocks_used += 2;
+        long move = lg_move_id(im, m);
         for (uint32_t id = 0; id < lg_mdir_ids(m); id++) {
             const struct lg_slot *s = &m->slots[id];
+            /* lfs_fs_traverse shifts ids past a pending move's source (the
+             * synthetic move of lfs_dir_getslice): its blocks are counted once,
+             * by the destination's entry. */
+            if ((long)id == move) {
+                continue;
+            }
             if (s->struct_tag != 0 && lg_tag_type3(s->struct_tag) == LG_T_CTZ &&
                 lg_tag_size(s->struct_tag) >= 8) {
                 uint32_t fsize = lg_get32(lg_block(im, m->pair[0]) + s->struct_off + 4);

@@ -245,6 +245,144 @@ TEST(rename_in_flight_hides_the_source)
     free(img);
 }
 
+/* Found by mounting on real littlefs v2.9 (f53a0cc) after a power cut between
+ * a rename's two commits: lfs_fs_size skips the pending move's source id (its
+ * lfs_dir_get shifts ids past it), so the moved file's CTZ blocks count once. */
+TEST(pending_move_counts_the_moved_blocks_once)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    struct lg_image *im;
+    struct lg_stats st;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lg_image_stats(im, &st);
+    lg_image_close(im);
+    ASSERT_EQ_UINT(st.blocks_used, 3 * 2 + 3); /* three pairs, big.bin's three blocks */
+    /* lfs_rename /big.bin -> /x/big.bin, cut before the source's delete: the
+     * destination {4,5} holds the same CTZ struct (head 8: blocks 6, 7, 8
+     * follow the pairs) and the move state naming root id 3. */
+    struct rawlog l;
+    rl_resume(&l, img + 4 * BS, BS, p.prog_size);
+    rl_tag(&l, 0x401, 0, NULL, 0);
+    rl_tag(&l, 0x001, 0, "big.bin", 7);
+    uint8_t ctz[8];
+    rl_le(ctz, 8);
+    rl_le(ctz + 4, sizeof big);
+    rl_tag(&l, 0x202, 0, ctz, 8);
+    uint8_t g[12];
+    rl_le(g, rl_tag_of(0x4FF, 3, 0));
+    rl_le(g + 4, 0);
+    rl_le(g + 8, 1);
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    ASSERT_EQ_INT(lg_image_find(im, "/big.bin"), -1);
+    long k = lg_image_find(im, "/x/big.bin");
+    ASSERT(k >= 0);
+    uint8_t *d;
+    size_t len;
+    ASSERT_EQ_INT(lg_image_read(im, (size_t)k, &d, &len, NULL), LG_OK);
+    ASSERT_EQ_UINT(len, sizeof big);
+    ASSERT_MEMEQ(d, big, sizeof big);
+    free(d);
+    lg_image_stats(im, &st);
+    ASSERT_EQ_UINT(st.blocks_used, 3 * 2 + 3);
+    ASSERT_EQ_UINT(lg_image_check(im, NULL, NULL), 0);
+    lg_image_close(im);
+    free(img);
+}
+
+/* Found by mounting on real littlefs v2.9 (f53a0cc), ESP8266 parameters,
+ * after some thousand rewrites: when {0, 1} is due for relocation littlefs
+ * expands the superblock (lfs_dir_splittingcompact): the root's entries move
+ * to a new pair and {0, 1} keeps no entries, only a hard tail to it. That is
+ * no orphan: lfs_fs_deorphan only examines pairs a soft tail reaches. */
+TEST(expanded_superblock_anchor_is_no_orphan)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    /* the root's log (block 0, revision 1) copied to {10, 11}; {0, 1} then
+     * compacts to block 1, revision 2: a hard tail and nothing else */
+    memcpy(img + 10 * BS, img, BS);
+    struct rawlog l;
+    rl_begin(&l, img + BS, BS, p.prog_size, 2);
+    uint8_t t[8];
+    rl_le(t, 10);
+    rl_le(t + 4, 11);
+    rl_tag(&l, 0x601, 0x3FF, t, 8);
+    rl_commit(&l);
+    struct lg_image *im;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    struct lg_stats st;
+    lg_image_stats(im, &st);
+    ASSERT_EQ_UINT(st.pairs, 4);
+    ASSERT_EQ_UINT(st.blocks_used, 4 * 2 + 3);
+    ASSERT(lg_image_find(im, "/big.bin") >= 0);
+    ASSERT(lg_image_find(im, "/certs/ca.der") >= 0);
+    ASSERT(lg_image_find(im, "/x") >= 0);
+    struct lines lines = {{0}, 0};
+    ASSERT_MSG(lg_image_check(im, collect_line, &lines) == 0, "%s", lines.text);
+    lg_image_close(im);
+    /* a pair a soft tail reaches and no directory names is still an orphan:
+     * /x's pair {4, 5} (last on the list) now tails to an empty {12, 13} */
+    rl_begin(&l, img + 12 * BS, BS, p.prog_size, 1);
+    rl_commit(&l);
+    rl_resume(&l, img + 4 * BS, BS, p.prog_size);
+    rl_le(t, 12);
+    rl_le(t + 4, 13);
+    rl_tag(&l, 0x600, 0x3FF, t, 8);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lines = (struct lines){{0}, 0};
+    ASSERT_EQ_UINT(lg_image_check(im, collect_line, &lines), 1);
+    ASSERT(strstr(lines.text, "orphan") != NULL);
+    lg_image_close(im);
+    free(img);
+}
+
+/* Found by cutting power on real littlefs v2.9 (f53a0cc) and 2.5.1 inside
+ * lfs_remove of a directory: the parent's delete commit carries the gstate
+ * delta 0x80000000 (the orphan flag is the tag's top bit; lfs_dir_commit
+ * never writes the count), the removed directory's pair is still on the
+ * list. lfs_mount counts that as one orphan and cleans it at the first write:
+ * no problem. check read the count bits and called the pair an orphan. */
+TEST(orphan_flag_is_the_gstate_top_bit)
+{
+    struct lg_params p;
+    uint8_t *img = base_image(&p, LG_DISK_V2_1);
+    ASSERT(img != NULL);
+    /* lfs_remove("/x"): root id 5 deleted, orphan flag set; {4, 5} stays on
+     * the list (the certs pair's soft tail) until lfs_dir_drop runs */
+    struct rawlog l;
+    rl_resume(&l, img, BS, p.prog_size);
+    rl_tag(&l, 0x4FF, 5, NULL, 0);
+    uint8_t g[12] = {0};
+    rl_le(g, 0x80000000u);
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    struct lg_image *im;
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    ASSERT_EQ_INT(lg_image_find(im, "/x"), -1);
+    ASSERT(lg_image_find(im, "/certs/ca.der") >= 0);
+    struct lines lines = {{0}, 0};
+    ASSERT_MSG(lg_image_check(im, collect_line, &lines) == 0, "%s", lines.text);
+    lg_image_close(im);
+    /* lfs_dir_drop then clears the flag in the same commit that unlinks
+     * {4, 5}; without the unlink the orphan is a problem again */
+    rl_resume(&l, img, BS, p.prog_size);
+    memset(g, 0, sizeof g); /* a pair's latest move-state tag is its whole delta */
+    rl_tag(&l, 0x7FF, 0x3FF, g, 12);
+    rl_commit(&l);
+    ASSERT_EQ_INT(lg_image_open(&p, img, SIZE, &im, NULL), LG_OK);
+    lines = (struct lines){{0}, 0};
+    ASSERT_EQ_UINT(lg_image_check(im, collect_line, &lines), 1);
+    ASSERT(strstr(lines.text, "{4, 5}") != NULL && strstr(lines.text, "orphan") != NULL);
+    lg_image_close(im);
+    free(img);
+}
+
 static size_t check_lines(struct lg_params *p, uint8_t *img, struct lines *lines)
 {
     struct lg_image *im;
@@ -390,5 +528,7 @@ TEST_MAIN(RUN(appended_commits_replace_delete_and_create);
           RUN(bad_crc_before_valid_commits_is_reported);
           RUN(interrupted_compaction_falls_back_to_older_block);
           RUN(relocated_directory_pair_is_followed); RUN(rename_in_flight_hides_the_source);
+          RUN(pending_move_counts_the_moved_blocks_once);
+          RUN(expanded_superblock_anchor_is_no_orphan); RUN(orphan_flag_is_the_gstate_top_bit);
           RUN(corrupt_ctz_pointers_are_named); RUN(corrupt_metadata_is_named);
           RUN(mount_refusals_match_lfs_mount); RUN(garbage_images_fail_cleanly);)
