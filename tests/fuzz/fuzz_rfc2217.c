@@ -156,7 +156,7 @@ static void run_client(const uint8_t *data, size_t size)
     }
     struct fl_port *port = NULL;
     struct fl_error err = {0};
-    if (rfc_attach(sv[0], "rfc2217://fuzz", 115200, &port, &err) == FL_OK) {
+    if (rfc_attach(sv[0], "rfc2217://fuzz", 115200, NULL, &port, &err) == FL_OK) {
         uint8_t buf[512];
         while (port->ops->read(port, buf, sizeof buf, 0, &err) > 0) {
         }
