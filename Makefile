@@ -18,8 +18,13 @@ PKGS := openssl jansson libusb-1.0 sqlite3 zlib
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Werror \
         -Wmissing-prototypes -Wstrict-prototypes -Wold-style-definition \
         -Wshadow -Wvla -Wwrite-strings -Wformat=2 -Wpointer-arith \
-        -Wcast-qual -Wundef -Wno-format-truncation
-# (Messages are cut to fixed buffers on purpose; snprintf truncation is not a bug.)
+        -Wcast-qual -Wundef
+# Flags only one compiler knows. gcc: messages are cut to fixed buffers on
+# purpose, so snprintf truncation is not a bug (clang has no such warning).
+CC_IS_CLANG := $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),1)
+ifneq ($(CC_IS_CLANG),1)
+WARN += -Wno-format-truncation
+endif
 # Only OpenSSL 3 APIs that are not deprecated may be used.
 DEFS := -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
         -DESPPROV_VERSION='"$(VERSION)"'
@@ -95,7 +100,7 @@ ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(LFSGEN_SRC) $(FLASHER_SRC) $(PROVISION
               $(FWLIB_SRC) $(ESPSIM_SRC) $(TESTLIB_SRC) $(UNIT_SRC) $(FUZZ_SRC) \
               $(BENCH_SRC) tests/fuzz/replay_main.c)
 
-.PHONY: all test check fuzz bench demo install uninstall clean help fmt fmt-check \
+.PHONY: all programs test check fuzz bench demo install uninstall clean help fmt fmt-check \
         firmware-check unit integration fuzz-replay stubs stubs-optional
 .DEFAULT_GOAL := all
 # Keep objects that only feed a test binary (make would delete them as intermediates).
@@ -103,6 +108,9 @@ ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(LFSGEN_SRC) $(FLASHER_SRC) $(PROVISION
 
 ## Build the espprov binary (installs missing build packages first) and fetch the stubs
 all: $(BIN) stubs-optional
+
+## Build every program (espprov, espsim, unit, fuzz-replay and bench binaries), run none
+programs: $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS)
 
 # Quiet by default; `make V=1` shows the full command lines.
 Q := $(if $(V),,@)

@@ -1,4 +1,5 @@
 /* Frames on the port, requests out, matching replies in (esp-protocol.md §1.3). */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,18 +52,22 @@ int fl_read_frame(struct fl_session *s, int64_t deadline, const uint8_t **frame,
                 return FL_OK;
             }
         }
-        int64_t now = port->ops->now_ms(port);
-        int64_t left = deadline - now;
-        int r = port->ops->read(port, st->rx, sizeof st->rx, left > 0 ? (int)left : 0, err);
+        /* Checked whatever the last read returned, and before any read: a
+         * board (or server) that never stops sending junk or frames nobody
+         * waits for must not keep a caller here, even one that calls again
+         * for the next frame with the same deadline. */
+        int64_t left = deadline - port->ops->now_ms(port);
+        if (left <= 0) {
+            return fl_error_set(err, FL_ERR_TIMEOUT, NULL, "timed out waiting for data");
+        }
+        int r =
+            port->ops->read(port, st->rx, sizeof st->rx, left < INT_MAX ? (int)left : INT_MAX, err);
         if (r < 0) {
             return r;
         }
         st->rx_pos = 0;
         st->rx_len = (size_t)r;
         s->stats.bytes_received += (uint64_t)r;
-        if (r == 0 && port->ops->now_ms(port) >= deadline) {
-            return fl_error_set(err, FL_ERR_TIMEOUT, NULL, "timed out waiting for data");
-        }
     }
 }
 

@@ -147,7 +147,9 @@ void fl_progress(struct fl_session *s, size_t region, uint64_t done, uint64_t to
 
 /* ----- Frames and commands (frame.c, command.c) ----- */
 
-/* Reads the next frame until `deadline` (port clock). */
+/* Reads the next frame until `deadline` (port clock): a frame already
+ * received is returned even past it, but no read waits past it, whatever
+ * keeps arriving (junk, frames the caller skips). */
 int fl_read_frame(struct fl_session *s, int64_t deadline, const uint8_t **frame, size_t *len,
                   struct fl_error *err);
 /* Sends a frame body (escaped here). */

@@ -172,7 +172,29 @@ static int tty_flush_input(struct fl_port *port, struct fl_error *err)
 
 static int tty_drain(struct fl_port *port, struct fl_error *err)
 {
-    if (tcdrain(tty_of(port)->fd) != 0 && errno != EINTR) {
+    struct tty_port *t = tty_of(port);
+    /* tcdrain() has no timeout: on an adapter that stopped sending it waits
+     * forever. So first wait for the kernel's queue to empty, on a deadline
+     * (the queued bytes at the line rate, plus the write timeout); tcdrain
+     * then only waits for the adapter's own FIFO. */
+    int queued = 0;
+    if (ioctl(t->fd, TIOCOUTQ, &queued) == 0 && queued > 0) {
+        uint32_t baud = port->baud ? port->baud : 9600;
+        int64_t start = tty_now_ms(port);
+        int64_t deadline = start + WRITE_TIMEOUT_MS + (int64_t)queued * 10 * 1000 / baud;
+        while (ioctl(t->fd, TIOCOUTQ, &queued) == 0 && queued > 0) {
+            int64_t now = tty_now_ms(port);
+            if (now >= deadline) {
+                return fl_error_set(err, FL_ERR_TIMEOUT,
+                                    "the adapter is not sending: is hardware flow control wired "
+                                    "or the device stuck?",
+                                    "%s: %d bytes still queued for the line after %lld ms",
+                                    port->name, queued, (long long)(now - start));
+            }
+            tty_sleep_ms(port, 1);
+        }
+    }
+    if (tcdrain(t->fd) != 0 && errno != EINTR) {
         return io_error(port, "drain", err);
     }
     return FL_OK;

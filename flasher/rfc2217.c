@@ -74,8 +74,8 @@ static int op_set_lines(struct fl_port *port, bool dtr, bool rts, struct fl_erro
             "the server's serial device may have no DTR/RTS lines (a pty, or a "
             "3-wire adapter); put the board in download mode by hand (hold BOOT, tap EN)",
             "%s: the server did not confirm the DTR/RTS change (%u of 2 answers "
-            "within %d s)",
-            port->name, p->answers[CPO_SET_CONTROL] - before, RFC_ANSWER_TIMEOUT_MS / 1000);
+            "within %g s)",
+            port->name, p->answers[CPO_SET_CONTROL] - before, p->lim.answer_ms / 1000.0);
     }
     return rc;
 }
@@ -97,26 +97,41 @@ static int op_flush_input(struct fl_port *port, struct fl_error *err)
     return rc;
 }
 
+static bool all_sent(const struct rfc_port *p, void *arg)
+{
+    int *queued = arg;
+    return p->dead || ioctl(p->fd, SIOCOUTQ, queued) != 0 || *queued == 0;
+}
+
 static int op_drain(struct fl_port *port, struct fl_error *err)
 {
     struct rfc_port *p = (struct rfc_port *)port;
-    /* All we can know remotely: the server's TCP stack has every byte. */
-    int64_t deadline = rfc_mono_ms() + RFC_STALL_TIMEOUT_MS;
+    /* All we can know remotely: the server's TCP stack has every byte. The
+     * kernel does not tell when that happens: look every 2 ms. */
+    int64_t deadline = rfc_mono_ms() + p->lim.stall_ms;
+    int queued = 0;
     for (;;) {
-        int queued = 0;
-        if (ioctl(p->fd, SIOCOUTQ, &queued) != 0 || queued == 0) {
+        int64_t step = rfc_mono_ms() + 2;
+        int rc = rfc_wait(p, step < deadline ? step : deadline, "our data to leave", all_sent,
+                          &queued, err);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 1) {
             return p->dead ? rfc_conn_error(p, err) : FL_OK;
         }
         if (rfc_mono_ms() >= deadline) {
             return fl_error_set(err, FL_ERR_TIMEOUT, rfc_dead_hint,
-                                "%s: %d bytes still unsent after %d s", port->name, queued,
-                                RFC_STALL_TIMEOUT_MS / 1000);
-        }
-        int rc = rfc_pump(p, 2, err);
-        if (rc < 0) {
-            return rc;
+                                "%s: %d bytes still unsent after %g s", port->name, queued,
+                                p->lim.stall_ms / 1000.0);
         }
     }
+}
+
+static bool has_data(const struct rfc_port *p, void *arg)
+{
+    (void)arg;
+    return p->rx_len > 0;
 }
 
 static int op_read(struct fl_port *port, uint8_t *buf, size_t len, int timeout_ms,
@@ -124,19 +139,9 @@ static int op_read(struct fl_port *port, uint8_t *buf, size_t len, int timeout_m
 {
     struct rfc_port *p = (struct rfc_port *)port;
     int64_t deadline = rfc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    while (p->rx_len == 0) {
-        int rc = rfc_flush_replies(p, err);
-        if (rc < 0) {
-            return rc;
-        }
-        int left = (int)(deadline - rfc_mono_ms());
-        rc = rfc_pump(p, left, err);
-        if (rc < 0) {
-            return rc;
-        }
-        if (rc == 0 && left <= 0) {
-            return 0;
-        }
+    int rc = rfc_wait(p, deadline, "serial data", has_data, NULL, err);
+    if (rc <= 0) {
+        return rc;
     }
     size_t n = len < p->rx_len ? len : p->rx_len;
     if (n > (size_t)INT32_MAX) {
@@ -204,7 +209,8 @@ static const struct fl_port_ops rfc2217_port_ops = {
     .close = op_close,
 };
 
-int rfc_attach(int fd, const char *name, uint32_t baud, struct fl_port **out, struct fl_error *err)
+int rfc_attach(int fd, const char *name, uint32_t baud, const struct rfc_limits *lim,
+               struct fl_port **out, struct fl_error *err)
 {
     *out = NULL;
     struct rfc_port *p = calloc(1, sizeof *p);
@@ -216,6 +222,7 @@ int rfc_attach(int fd, const char *name, uint32_t baud, struct fl_port **out, st
     snprintf(p->base.name, sizeof p->base.name, "%s", name);
     p->base.has_lines = true;
     p->fd = fd;
+    p->lim = lim != NULL ? *lim : rfc_default_limits;
     int rc = rfc_negotiate(p, err);
     if (rc == FL_OK) {
         rc = rfc_configure(p, baud, err);
@@ -239,5 +246,5 @@ int fl_rfc2217_open(const char *hostport, uint32_t baud, struct fl_port **out, s
     snprintf(name, sizeof name, "rfc2217://%s", hostport);
     int fd = -1;
     int rc = rfc_connect(hostport, RFC_CONNECT_TIMEOUT_MS, &fd, err);
-    return rc < 0 ? rc : rfc_attach(fd, name, baud, out, err);
+    return rc < 0 ? rc : rfc_attach(fd, name, baud, NULL, out, err);
 }

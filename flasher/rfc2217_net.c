@@ -81,9 +81,11 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms)
             return -1;
         }
         struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int64_t deadline = rfc_mono_ms() + timeout_ms;
         int r;
         do {
-            r = poll(&pfd, 1, timeout_ms);
+            int64_t left = deadline - rfc_mono_ms();
+            r = poll(&pfd, 1, left > 0 ? (int)left : 0);
         } while (r < 0 && errno == EINTR);
         int soerr = 0;
         socklen_t len = sizeof soerr;
@@ -132,7 +134,11 @@ int rfc_connect(const char *hostport, int timeout_ms, int *fd_out, struct fl_err
     }
     int last_errno = 0;
     int fd = -1;
-    for (const struct addrinfo *ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
+    /* Each address gets the whole timeout (an unreachable IPv6 one must not
+     * starve the IPv4 one after it), so only the first few are tried. */
+    int tries = 0;
+    for (const struct addrinfo *ai = list; ai != NULL && fd < 0 && tries < RFC_CONNECT_ADDRS;
+         ai = ai->ai_next, tries++) {
         fd = connect_one(ai, timeout_ms);
         if (fd < 0) {
             last_errno = errno;

@@ -58,7 +58,8 @@ enum {
 enum { CPO_PARITY_NONE = 1, CPO_STOPSIZE_1 = 1, CPO_PURGE_RX = 1 };
 
 /* Longest subnegotiation payload kept; longer ones (a chatty SIGNATURE) are
- * cut and flagged, never overflow. */
+ * cut and flagged, never overflow. sb_total still counts every byte, so a
+ * caller can give up on a subnegotiation that never ends. */
 #define TN_SB_MAX 64
 
 enum tn_state {
@@ -77,6 +78,7 @@ struct tn_decoder {
     uint8_t sb[TN_SB_MAX];
     size_t sb_len;
     bool sb_truncated;
+    size_t sb_total; /* payload bytes of the current subnegotiation, kept or not */
 };
 
 enum tn_event_kind {
@@ -92,6 +94,7 @@ struct tn_event {
     const uint8_t *sb; /* TN_EV_SUB: option byte first, IAC IAC already undone */
     size_t sb_len;
     bool sb_truncated; /* the payload was longer than TN_SB_MAX */
+    size_t sb_total;   /* TN_EV_SUB: the payload's full length */
     size_t data_pos;   /* data bytes output by this call before the event */
 };
 

@@ -1,4 +1,6 @@
 /* Telnet / RFC 2217 stream codec (see rfc2217_priv.h). */
+#include <stdint.h>
+
 #include "flasher/rfc2217_priv.h"
 
 static void emit(tn_event_fn on_event, void *ctx, struct tn_event *ev, size_t data_pos)
@@ -11,6 +13,9 @@ static void emit(tn_event_fn on_event, void *ctx, struct tn_event *ev, size_t da
 
 static void sb_put(struct tn_decoder *dec, uint8_t byte)
 {
+    if (dec->sb_total < SIZE_MAX) {
+        dec->sb_total++;
+    }
     if (dec->sb_len < TN_SB_MAX) {
         dec->sb[dec->sb_len++] = byte;
     } else {
@@ -44,6 +49,7 @@ size_t tn_decode(struct tn_decoder *dec, const uint8_t *in, size_t len, uint8_t 
             } else if (c == TN_SB) {
                 dec->sb_len = 0;
                 dec->sb_truncated = false;
+                dec->sb_total = 0;
                 dec->state = TN_ST_SB;
             } else {
                 /* NOP, GA, a stray SE...: nothing to act on, but reported so
@@ -74,6 +80,7 @@ size_t tn_decode(struct tn_decoder *dec, const uint8_t *in, size_t len, uint8_t 
                 ev.sb = dec->sb;
                 ev.sb_len = dec->sb_len;
                 ev.sb_truncated = dec->sb_truncated;
+                ev.sb_total = dec->sb_total;
                 emit(on_event, ctx, &ev, n);
                 dec->state = TN_ST_DATA;
             } else if (c == TN_IAC) {

@@ -5,6 +5,15 @@ static const char not_rfc2217_hint[] =
     "the server must speak telnet with RFC 2217 (ser2net: accepter telnet(rfc2217),tcp,PORT; "
     "esptool: esp_rfc2217_server); a raw TCP port cannot carry baud or DTR/RTS";
 
+/* Every option we asked for has been answered (or COM-PORT refused). */
+static bool settled(const struct rfc_port *p, void *arg)
+{
+    (void)arg;
+    return p->comport_refused ||
+           (p->local[TN_OPT_COMPORT] != Q_WANT_YES && p->local[TN_OPT_BINARY] != Q_WANT_YES &&
+            p->remote[TN_OPT_BINARY] != Q_WANT_YES);
+}
+
 /* WILL/DO BINARY (8-bit clean both ways; without it a telnet peer may eat the
  * NUL after a CR), SGA, and WILL COM-PORT-OPTION, then the answers. */
 int rfc_negotiate(struct rfc_port *p, struct fl_error *err)
@@ -17,18 +26,9 @@ int rfc_negotiate(struct rfc_port *p, struct fl_error *err)
     p->local[TN_OPT_COMPORT] = p->local[TN_OPT_BINARY] = p->local[TN_OPT_SGA] = Q_WANT_YES;
     p->remote[TN_OPT_BINARY] = p->remote[TN_OPT_SGA] = Q_WANT_YES;
     int rc = rfc_send_commands(p, hello, sizeof hello, err);
-    int64_t deadline = rfc_mono_ms() + RFC_ANSWER_TIMEOUT_MS;
-    while (rc == FL_OK && !p->comport_refused &&
-           (p->local[TN_OPT_COMPORT] == Q_WANT_YES || p->local[TN_OPT_BINARY] == Q_WANT_YES ||
-            p->remote[TN_OPT_BINARY] == Q_WANT_YES)) {
-        int left = (int)(deadline - rfc_mono_ms());
-        if (left <= 0) {
-            break;
-        }
-        rc = rfc_pump(p, left, err);
-        if (rc >= 0) {
-            rc = rfc_flush_replies(p, err);
-        }
+    if (rc == FL_OK) {
+        rc = rfc_wait(p, rfc_mono_ms() + p->lim.answer_ms, "its answer to the option negotiation",
+                      settled, NULL, err);
     }
     if (rc < 0) {
         return rc;
@@ -41,8 +41,8 @@ int rfc_negotiate(struct rfc_port *p, struct fl_error *err)
     if (p->local[TN_OPT_COMPORT] != Q_YES) {
         return fl_error_set(
             err, FL_ERR_PROTO, not_rfc2217_hint,
-            "%s: no answer to the RFC 2217 (telnet COM-PORT) negotiation within %d s", p->base.name,
-            RFC_ANSWER_TIMEOUT_MS / 1000);
+            "%s: no answer to the RFC 2217 (telnet COM-PORT) negotiation within %g s", p->base.name,
+            p->lim.answer_ms / 1000.0);
     }
     if (p->local[TN_OPT_BINARY] != Q_YES || p->remote[TN_OPT_BINARY] != Q_YES) {
         return fl_error_set(err, FL_ERR_UNSUPPORTED,

@@ -9,6 +9,7 @@
  *    TCP keeps order, so those bytes are exactly the stale ones.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +30,39 @@ int64_t rfc_mono_ms(void)
 const char rfc_dead_hint[] = "check that the serial server is still running and that no other "
                              "client took the port over (ser2net: kickolduser)";
 
+const struct rfc_limits rfc_default_limits = {
+    .answer_ms = RFC_ANSWER_TIMEOUT_MS,
+    .stall_ms = RFC_STALL_TIMEOUT_MS,
+    .rx_max = RFC_RX_MAX,
+    .sb_max = RFC_SB_MAX,
+};
+
+static const char not_a_server_hint[] =
+    "check that HOST:PORT is an RFC 2217 server (ser2net: accepter telnet(rfc2217),tcp,PORT; "
+    "esptool: esp_rfc2217_server), not a raw TCP port or another service";
+
 int rfc_conn_error(struct rfc_port *p, struct fl_error *err)
 {
+    if (p->fatal.code != 0) {
+        if (err != NULL) {
+            *err = p->fatal;
+        }
+        return p->fatal.code;
+    }
     if (p->dead_errno == 0) {
         return fl_error_set(err, FL_ERR_IO, rfc_dead_hint, "%s: the server closed the connection",
                             p->base.name);
     }
     return fl_error_set(err, FL_ERR_IO, rfc_dead_hint, "%s: connection lost: %s", p->base.name,
                         strerror(p->dead_errno));
+}
+
+/* Ends the port after the server broke a limit: every later call reports
+ * the same error rather than decoding a stream that lost its framing. */
+static int kill_port(struct rfc_port *p, struct fl_error *err)
+{
+    p->dead = true;
+    return rfc_conn_error(p, err);
 }
 
 static void queue_reply(struct rfc_port *p, uint8_t verb, uint8_t option)
@@ -86,6 +112,10 @@ static void negotiate(struct rfc_port *p, uint8_t verb, uint8_t option)
 
 static void comport_answer(struct rfc_port *p, const struct tn_event *ev)
 {
+    if (ev->sb_total > p->lim.sb_max) {
+        p->sb_too_long = true;
+        return;
+    }
     if (ev->sb_len < 2 || ev->sb[0] != TN_OPT_COMPORT || ev->sb[1] < CPO_SERVER_OFFSET ||
         ev->sb[1] > CPO_SERVER_OFFSET + CPO_PURGE_DATA) {
         return;
@@ -114,10 +144,22 @@ static void on_event(void *ctx, const struct tn_event *ev)
     }
 }
 
+static const char *waiting_for(const struct rfc_port *p)
+{
+    return p->waiting_for != NULL ? p->waiting_for : "its answers";
+}
+
 static int rx_append(struct rfc_port *p, const uint8_t *data, size_t len, struct fl_error *err)
 {
     if (len == 0) {
         return FL_OK;
+    }
+    if (len > p->lim.rx_max - p->rx_len) {
+        fl_error_set(&p->fatal, FL_ERR_PROTO, not_a_server_hint,
+                     "%s: the server sent over %zu bytes of serial data while we waited for %s: "
+                     "is it an RFC 2217 server?",
+                     p->base.name, p->lim.rx_max, waiting_for(p));
+        return kill_port(p, err);
     }
     if (p->rx_off > 0) {
         memmove(p->rx, p->rx + p->rx_off, p->rx_len);
@@ -127,6 +169,9 @@ static int rx_append(struct rfc_port *p, const uint8_t *data, size_t len, struct
         size_t cap = p->rx_cap ? p->rx_cap : 8192;
         while (cap < p->rx_len + len) {
             cap *= 2;
+        }
+        if (cap > p->lim.rx_max) {
+            cap = p->lim.rx_max;
         }
         uint8_t *grown = realloc(p->rx, cap);
         if (grown == NULL) {
@@ -140,17 +185,30 @@ static int rx_append(struct rfc_port *p, const uint8_t *data, size_t len, struct
     return FL_OK;
 }
 
-/* Waits up to timeout_ms for bytes from the server and decodes one batch.
- * Returns 1 when something arrived, 0 on timeout, or a negative error. */
-int rfc_pump(struct rfc_port *p, int timeout_ms, struct fl_error *err)
+static int sb_error(struct rfc_port *p, struct fl_error *err)
+{
+    fl_error_set(&p->fatal, FL_ERR_PROTO, not_a_server_hint,
+                 "%s: the server sent a telnet subnegotiation of over %zu bytes while we waited "
+                 "for %s: is it an RFC 2217 server?",
+                 p->base.name, p->lim.sb_max, waiting_for(p));
+    return kill_port(p, err);
+}
+
+static int ms_until(int64_t deadline)
+{
+    int64_t left = deadline - rfc_mono_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int rfc_pump(struct rfc_port *p, int64_t deadline, struct fl_error *err)
 {
     if (p->dead) {
         return rfc_conn_error(p, err);
     }
     struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-    int r = poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
+    int r = poll(&pfd, 1, ms_until(deadline));
     if (r <= 0) {
-        return 0; /* timeout, or EINTR: callers loop on their deadline */
+        return 0; /* the deadline, or EINTR: callers loop on their deadline */
     }
     uint8_t buf[4096];
     ssize_t n = recv(p->fd, buf, sizeof buf, 0);
@@ -165,6 +223,10 @@ int rfc_pump(struct rfc_port *p, int timeout_ms, struct fl_error *err)
     bool was_purging = p->purging;
     p->purge_answered = false;
     size_t data = tn_decode(&p->dec, buf, (size_t)n, buf, on_event, p);
+    bool in_sb = p->dec.state == TN_ST_SB || p->dec.state == TN_ST_SB_IAC;
+    if (p->sb_too_long || (in_sb && p->dec.sb_total > p->lim.sb_max)) {
+        return sb_error(p, err);
+    }
     size_t from = 0;
     if (was_purging) {
         from = p->purge_answered ? p->keep_from : data;
@@ -173,11 +235,13 @@ int rfc_pump(struct rfc_port *p, int timeout_ms, struct fl_error *err)
     return rc < 0 ? rc : 1;
 }
 
-/* Sends all bytes, reading (and buffering) whatever the server sends
- * meanwhile so neither side can block the other with full buffers. */
-static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, struct fl_error *err)
+/* Sends all bytes by `deadline`, reading (and buffering) whatever the
+ * server sends meanwhile so neither side can block the other with full
+ * buffers. */
+static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, int64_t deadline,
+                    struct fl_error *err)
 {
-    int64_t last_progress = rfc_mono_ms();
+    size_t total = len;
     while (len > 0) {
         if (p->dead) {
             return rfc_conn_error(p, err);
@@ -186,7 +250,6 @@ static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, struct f
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
-            last_progress = rfc_mono_ms();
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -194,11 +257,11 @@ static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, struct f
             p->dead_errno = errno;
             return rfc_conn_error(p, err);
         }
-        int left = (int)(last_progress + RFC_STALL_TIMEOUT_MS - rfc_mono_ms());
+        int left = ms_until(deadline);
         if (left <= 0) {
             return fl_error_set(err, FL_ERR_TIMEOUT, rfc_dead_hint,
-                                "%s: the server accepted no data for %d s", p->base.name,
-                                RFC_STALL_TIMEOUT_MS / 1000);
+                                "%s: the server took %zu of %zu bytes in %g s", p->base.name,
+                                total - len, total, p->lim.stall_ms / 1000.0);
         }
         struct pollfd pfd = {.fd = p->fd, .events = POLLIN | POLLOUT};
         if (poll(&pfd, 1, left) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -211,51 +274,104 @@ static int send_raw(struct rfc_port *p, const uint8_t *buf, size_t len, struct f
     return FL_OK;
 }
 
-int rfc_flush_replies(struct rfc_port *p, struct fl_error *err)
+/* Sends the option answers queued so far (not those the server's requests
+ * queue meanwhile: a server answering every answer with a new request must
+ * not keep us here). */
+static int flush_replies(struct rfc_port *p, int64_t deadline, struct fl_error *err)
 {
-    while (p->reply_len > 0) {
-        uint8_t out[RFC_REPLY_MAX];
-        size_t len = p->reply_len;
-        memcpy(out, p->reply, len);
-        p->reply_len = 0;
-        int rc = send_raw(p, out, len, err);
-        if (rc < 0) {
-            return rc;
-        }
+    if (p->reply_len == 0) {
+        return FL_OK;
     }
+    uint8_t out[RFC_REPLY_MAX];
+    size_t len = p->reply_len;
+    memcpy(out, p->reply, len);
+    p->reply_len = 0;
+    return send_raw(p, out, len, deadline, err);
+}
+
+/* Sends what of the queued answers the socket takes now, without waiting:
+ * waits must not block on a server that does not read. The rest goes before
+ * the next command (TCP keeps the bytes in order, so an answer split here
+ * is whole on the wire). */
+static int flush_replies_now(struct rfc_port *p, struct fl_error *err)
+{
+    if (p->reply_len == 0 || p->dead) {
+        return FL_OK;
+    }
+    ssize_t n = send(p->fd, p->reply, p->reply_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return FL_OK;
+        }
+        p->dead = true;
+        p->dead_errno = errno;
+        return rfc_conn_error(p, err);
+    }
+    memmove(p->reply, p->reply + n, p->reply_len - (size_t)n);
+    p->reply_len -= (size_t)n;
     return FL_OK;
 }
 
 int rfc_send_commands(struct rfc_port *p, const uint8_t *buf, size_t len, struct fl_error *err)
 {
-    int rc = rfc_flush_replies(p, err);
-    return rc < 0 ? rc : send_raw(p, buf, len, err);
+    int64_t deadline = rfc_mono_ms() + p->lim.stall_ms;
+    int rc = flush_replies(p, deadline, err);
+    return rc < 0 ? rc : send_raw(p, buf, len, deadline, err);
+}
+
+int rfc_wait(struct rfc_port *p, int64_t deadline, const char *what,
+             bool (*ready)(const struct rfc_port *p, void *arg), void *arg, struct fl_error *err)
+{
+    p->waiting_for = what;
+    int rc = 0;
+    for (bool first = true;; first = false) {
+        rc = flush_replies_now(p, err);
+        if (rc < 0) {
+            break;
+        }
+        if (ready(p, arg)) {
+            rc = 1;
+            break;
+        }
+        if (!first && rfc_mono_ms() >= deadline) {
+            rc = 0;
+            break;
+        }
+        rc = rfc_pump(p, deadline, err);
+        if (rc < 0) {
+            break;
+        }
+    }
+    p->waiting_for = NULL;
+    return rc;
+}
+
+struct answer_goal {
+    unsigned code, target;
+};
+
+static bool answered(const struct rfc_port *p, void *arg)
+{
+    const struct answer_goal *goal = arg;
+    return p->answers[goal->code] >= goal->target;
 }
 
 /* Waits until the server has answered `code` until the count reaches `target`. */
 int rfc_wait_answers(struct rfc_port *p, unsigned code, unsigned target, const char *what,
                      struct fl_error *err)
 {
-    int64_t deadline = rfc_mono_ms() + RFC_ANSWER_TIMEOUT_MS;
-    while (p->answers[code] < target) {
-        int rc = rfc_flush_replies(p, err);
-        if (rc < 0) {
-            return rc;
-        }
-        int left = (int)(deadline - rfc_mono_ms());
-        if (left <= 0) {
-            return fl_error_set(err, FL_ERR_TIMEOUT,
-                                "the server may not implement RFC 2217 fully; check its "
-                                "configuration (ser2net: accepter telnet(rfc2217),tcp,PORT)",
-                                "%s: the server did not acknowledge %s within %d s", p->base.name,
-                                what, RFC_ANSWER_TIMEOUT_MS / 1000);
-        }
-        rc = rfc_pump(p, left, err);
-        if (rc < 0) {
-            return rc;
-        }
+    char waiting[96];
+    snprintf(waiting, sizeof waiting, "its answer to %s", what);
+    struct answer_goal goal = {code, target};
+    int rc = rfc_wait(p, rfc_mono_ms() + p->lim.answer_ms, waiting, answered, &goal, err);
+    if (rc == 0) {
+        return fl_error_set(err, FL_ERR_TIMEOUT,
+                            "the server may not implement RFC 2217 fully; check its "
+                            "configuration (ser2net: accepter telnet(rfc2217),tcp,PORT)",
+                            "%s: the server did not acknowledge %s within %g s", p->base.name, what,
+                            p->lim.answer_ms / 1000.0);
     }
-    return rfc_flush_replies(p, err);
+    return rc < 0 ? rc : FL_OK;
 }
 
 size_t rfc_put_comport_byte(uint8_t cmd, uint8_t value, uint8_t *out)

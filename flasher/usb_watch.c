@@ -16,6 +16,9 @@
 #include "flasher/usb_priv.h"
 
 enum { DEFAULT_TTY_WAIT_MS = 5000, POLL_MS = 100, PENDING_POLL_MS = 20 };
+/* Most devices (or events between two polls) kept in each list: 8 buses of
+ * 127 devices. More is a device re-enumerating in a loop, not a station. */
+enum { MAX_TRACKED = 1024 };
 
 struct arrival {
     struct fl_usb_port port; /* device fields; tty filled on delivery */
@@ -41,6 +44,7 @@ struct fl_usb_watch {
     struct fl_usb_port *reported; /* delivered arrivals, for their departures */
     size_t n_reported, cap_reported;
     bool out_of_memory;
+    bool too_many;
 };
 
 static int64_t mono_ms(void)
@@ -50,9 +54,15 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Appends one element to a growable array; false when out of memory. */
-static bool grow(void **items, size_t *count, size_t *cap, size_t size, const void *item)
+/* Appends one element to a growable array of at most MAX_TRACKED; false
+ * when out of memory or full (w->too_many). */
+static bool grow(struct fl_usb_watch *w, void **items, size_t *count, size_t *cap, size_t size,
+                 const void *item)
 {
+    if (*count >= MAX_TRACKED) {
+        w->too_many = true;
+        return false;
+    }
     if (*count == *cap) {
         size_t n = *cap ? *cap * 2 : 4;
         void *p = realloc(*items, n * size);
@@ -86,7 +96,7 @@ static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
     if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
         struct departure d = {.address = libusb_get_device_address(dev)};
         snprintf(d.usb_path, sizeof d.usb_path, "%s", path);
-        if (!grow((void **)&w->gone, &w->n_gone, &w->cap_gone, sizeof d, &d)) {
+        if (!grow(w, (void **)&w->gone, &w->n_gone, &w->cap_gone, sizeof d, &d) && !w->too_many) {
             w->out_of_memory = true;
         }
         return 0;
@@ -107,7 +117,8 @@ static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
                                  .address = libusb_get_device_address(dev)},
                         .deadline_ms = mono_ms() + w->opts.tty_wait_ms};
     snprintf(a.port.usb_path, sizeof a.port.usb_path, "%s", path);
-    if (!grow((void **)&w->pending, &w->n_pending, &w->cap_pending, sizeof a, &a)) {
+    if (!grow(w, (void **)&w->pending, &w->n_pending, &w->cap_pending, sizeof a, &a) &&
+        !w->too_many) {
         w->out_of_memory = true;
     }
     return 0;
@@ -116,7 +127,8 @@ static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
 static void deliver(struct fl_usb_watch *w, enum fl_usb_event event, const struct fl_usb_port *p)
 {
     if (event == FL_USB_ARRIVED &&
-        !grow((void **)&w->reported, &w->n_reported, &w->cap_reported, sizeof *p, p)) {
+        !grow(w, (void **)&w->reported, &w->n_reported, &w->cap_reported, sizeof *p, p) &&
+        !w->too_many) {
         w->out_of_memory = true;
     }
     w->fn(w->user, event, p);
@@ -244,6 +256,14 @@ int fl_usb_watch_run(struct fl_usb_watch *w, const atomic_bool *stop, struct fl_
         if (w->out_of_memory) {
             w->out_of_memory = false;
             return fl_error_set(err, FL_ERR_NOMEM, NULL, "USB watch: out of memory");
+        }
+        if (w->too_many) {
+            w->too_many = false;
+            return fl_error_set(err, FL_ERR_IO,
+                                "look for a device that keeps disconnecting and reconnecting "
+                                "(dmesg shows it), unplug it, and start again",
+                                "USB watch: over %d USB devices arrived or left at once",
+                                MAX_TRACKED);
         }
         if (stop != NULL && atomic_load(stop)) {
             return FL_OK;

@@ -7,6 +7,8 @@
 #include "provision/core/core.h"
 
 static void print_prefixed(const char *kind, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void print_prefixed(const char *kind, const char *fmt, va_list ap)
 {
     fprintf(stderr, "espprov: %s: ", kind);
     vfprintf(stderr, fmt, ap);

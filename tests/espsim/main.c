@@ -70,6 +70,7 @@ static void loop(struct sim *s, int sigfd)
         sim_board_tick(s, now);
         sim_uart_pump(s, now);
         sim_board_tick(s, now);
+        sim_net_hostile_tick(s);
         int64_t next = sim_uart_next(s);
         if (s->board.ev != SIM_EV_NONE && s->board.ev_at < next) {
             next = s->board.ev_at;
@@ -86,7 +87,8 @@ static void loop(struct sim *s, int sigfd)
             {.fd = s->pty_master, .events = s->uart.rx.len < RX_BACKLOG_MAX ? POLLIN : 0},
             {.fd = sigfd, .events = POLLIN},
             {.fd = s->net.listen_fd, .events = POLLIN},
-            {.fd = s->net.fd, .events = POLLIN},
+            /* A client that sends faster than the chip takes waits, as on the pty. */
+            {.fd = s->net.fd, .events = s->uart.rx.len < RX_BACKLOG_MAX ? POLLIN : 0},
         };
         if (s->side[SIM_SIDE_PTY].out_len > 0) {
             p[0].events |= POLLOUT;

@@ -26,6 +26,7 @@ static const char usage[] =
     "  --en-delay MS           EN rise time after reset release (default 10)\n"
     "  --fault SPEC            inject a fault (repeatable; see README.md)\n"
     "  --log FILE              one line per command and event\n"
+    "  --hostile MODE          misbehave as an RFC 2217 server: nop-stream | endless-sb | flood\n"
     "Control: SIGUSR1 = reset into download mode, SIGUSR2 = reset into normal boot,\n"
     "SIGTERM/SIGINT = exit.\n";
 
@@ -121,7 +122,8 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
         O_LAT,
         O_EN,
         O_FAULT,
-        O_LOG
+        O_LOG,
+        O_HOSTILE
     };
     static const struct option longopts[] = {
         {"chip", required_argument, NULL, O_CHIP},
@@ -141,6 +143,7 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
         {"en-delay", required_argument, NULL, O_EN},
         {"fault", required_argument, NULL, O_FAULT},
         {"log", required_argument, NULL, O_LOG},
+        {"hostile", required_argument, NULL, O_HOSTILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -231,6 +234,17 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
         case O_LOG:
             o->log_path = optarg;
             break;
+        case O_HOSTILE:
+            if (strcmp(optarg, "nop-stream") == 0) {
+                o->hostile = SIM_HOSTILE_NOP_STREAM;
+            } else if (strcmp(optarg, "endless-sb") == 0) {
+                o->hostile = SIM_HOSTILE_ENDLESS_SB;
+            } else if (strcmp(optarg, "flood") == 0) {
+                o->hostile = SIM_HOSTILE_FLOOD;
+            } else {
+                return fail("bad --hostile '%s' (nop-stream, endless-sb or flood)", optarg);
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             return 1;
@@ -243,6 +257,9 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
     }
     if (o->chip == NULL || o->flash_path == NULL) {
         return fail("%s", "--chip and --flash are required");
+    }
+    if (o->hostile != SIM_HOSTILE_NONE && o->rfc2217_port < 0) {
+        return fail("%s", "--hostile needs --rfc2217");
     }
     if (o->sdm && !o->chip->s2plus) {
         return fail("--sdm needs an ESP32-S2 or later chip, not %s", o->chip->name);

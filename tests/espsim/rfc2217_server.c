@@ -4,6 +4,11 @@
  * DTR/RTS drive the board's EN and IO0 (board.c). Options follow RFC 1143's
  * rule of never answering a request that does not change a state, so
  * negotiation cannot loop.
+ *
+ * --hostile turns it into a server a client must survive: one that streams
+ * telnet commands and no data, one that opens a subnegotiation and never
+ * closes it, one that floods data instead of negotiating. The stream is
+ * topped up whenever the socket takes more, as fast as the client reads.
  */
 #include "sim.h"
 
@@ -16,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { SE = 240, SB = 250, WILL = 251, WONT = 252, DO = 253, DONT = 254, IAC = 255 };
+enum { SE = 240, NOP = 241, SB = 250, WILL = 251, WONT = 252, DO = 253, DONT = 254, IAC = 255 };
 enum { OPT_BINARY = 0, OPT_SGA = 3, OPT_COM_PORT = 44 };
 enum { TN_DATA, TN_IAC, TN_VERB, TN_SB, TN_SB_IAC };
 enum { ST_NO = 0, ST_YES = 1, ST_WANT = 2 };
@@ -42,11 +47,15 @@ int sim_net_open(struct sim *s, int port, char *err, size_t n)
     return 0;
 }
 
-/* Telnet control bytes: appended without the data path's 0xFF doubling. */
-static void send_ctl(struct sim *s, const uint8_t *buf, size_t len)
+/* Raw bytes to the client, capped like the data path. */
+static void send_raw(struct sim *s, const uint8_t *buf, size_t len)
 {
     struct sim_side *sd = &s->side[SIM_SIDE_NET];
     size_t need = sd->out_len + len;
+    if (need > SIM_SIDE_OUT_CAP) {
+        sd->out_dropped += len;
+        return;
+    }
     if (need > sd->out_cap) {
         size_t ncap = sd->out_cap ? sd->out_cap : 4096;
         while (ncap < need) {
@@ -61,6 +70,47 @@ static void send_ctl(struct sim *s, const uint8_t *buf, size_t len)
     }
     memcpy(sd->out + sd->out_len, buf, len);
     sd->out_len += len;
+}
+
+/* Telnet control bytes: appended without the data path's 0xFF doubling. */
+static void send_ctl(struct sim *s, const uint8_t *buf, size_t len)
+{
+    /* Inside the endless subnegotiation an answer's IAC SE would end it. */
+    if (s->net.hostile_on && s->opt.hostile == SIM_HOSTILE_ENDLESS_SB) {
+        return;
+    }
+    send_raw(s, buf, len);
+}
+
+/* Starts the --hostile misbehaviour: from here on the board's serial data
+ * no longer reaches the client (only the hostile stream does). */
+static void hostile_start(struct sim *s, const char *what)
+{
+    if (s->net.hostile_on) {
+        return;
+    }
+    s->net.hostile_on = true;
+    s->side[SIM_SIDE_NET].open = false;
+    sim_log(s, "rfc2217: hostile: %s", what);
+}
+
+void sim_net_hostile_tick(struct sim *s)
+{
+    struct sim_side *sd = &s->side[SIM_SIDE_NET];
+    if (s->net.fd < 0 || !s->net.hostile_on || sd->out_len >= 16384) {
+        return;
+    }
+    uint8_t chunk[65536];
+    if (s->opt.hostile == SIM_HOSTILE_NOP_STREAM) {
+        for (size_t i = 0; i < sizeof chunk; i += 2) {
+            chunk[i] = IAC;
+            chunk[i + 1] = NOP;
+        }
+    } else {
+        /* Subnegotiation payload or serial data: anything but IAC and SLIP's END. */
+        memset(chunk, 'U', sizeof chunk);
+    }
+    send_raw(s, chunk, sizeof chunk);
 }
 
 static void send_verb(struct sim *s, uint8_t verb, uint8_t opt)
@@ -109,6 +159,7 @@ void sim_net_accept(struct sim *s, int64_t now)
     s->net.fd = fd;
     s->net.tn_state = TN_DATA;
     s->net.sb_len = 0;
+    s->net.hostile_on = false;
     memset(s->net.us, ST_NO, sizeof s->net.us);
     memset(s->net.them, ST_NO, sizeof s->net.them);
     struct sim_side *sd = &s->side[SIM_SIDE_NET];
@@ -116,6 +167,11 @@ void sim_net_accept(struct sim *s, int64_t now)
     sd->baud = 115200;
     sd->out_len = 0;
     sd->rx_line_free = now;
+    if (s->opt.hostile == SIM_HOSTILE_FLOOD) {
+        sim_log(s, "rfc2217: client connected");
+        hostile_start(s, "flooding data instead of negotiating");
+        return;
+    }
     static const uint8_t offer[][2] = {
         {WILL, OPT_BINARY}, {DO, OPT_BINARY}, {WILL, OPT_SGA}, {DO, OPT_SGA}, {WILL, OPT_COM_PORT}};
     for (size_t i = 0; i < sizeof offer / sizeof offer[0]; i++) {
@@ -221,6 +277,10 @@ static void subneg(struct sim *s, int64_t now)
     if (len < 2 || sb[0] != OPT_COM_PORT) {
         return;
     }
+    if (s->opt.hostile == SIM_HOSTILE_NOP_STREAM) {
+        /* Answers keep coming, between NOPs; serial data never does. */
+        hostile_start(s, "telnet NOPs instead of data");
+    }
     uint8_t code = sb[1];
     const uint8_t *val = sb + 2;
     size_t vlen = len - 2;
@@ -271,6 +331,19 @@ static void subneg(struct sim *s, int64_t now)
     }
 }
 
+/* Serial data from the client, towards the chip. */
+static void net_rx(struct sim *s, const uint8_t *data, size_t len, int64_t now)
+{
+    if (len > 0 && s->opt.hostile == SIM_HOSTILE_ENDLESS_SB && !s->net.hostile_on) {
+        /* The client has set everything up and talks to the board (every
+         * option answered): now a subnegotiation that never ends. */
+        static const uint8_t open_sb[] = {IAC, SB, OPT_COM_PORT};
+        send_raw(s, open_sb, sizeof open_sb);
+        hostile_start(s, "an endless subnegotiation");
+    }
+    sim_rx(s, SIM_SIDE_NET, data, len, now);
+}
+
 static void parse(struct sim *s, const uint8_t *buf, size_t len, int64_t now)
 {
     struct sim_net *n = &s->net;
@@ -312,7 +385,7 @@ static void parse(struct sim *s, const uint8_t *buf, size_t len, int64_t now)
         case TN_SB_IAC:
             if (c == SE) {
                 /* Data before a control goes first: order matters for resets. */
-                sim_rx(s, SIM_SIDE_NET, data, dl, now);
+                net_rx(s, data, dl, now);
                 dl = 0;
                 subneg(s, now);
                 n->tn_state = TN_DATA;
@@ -327,7 +400,7 @@ static void parse(struct sim *s, const uint8_t *buf, size_t len, int64_t now)
             n->tn_state = TN_DATA;
         }
     }
-    sim_rx(s, SIM_SIDE_NET, data, dl, now);
+    net_rx(s, data, dl, now);
 }
 
 void sim_net_read(struct sim *s, int64_t now)
@@ -338,7 +411,7 @@ void sim_net_read(struct sim *s, int64_t now)
         disconnect(s, now);
         return;
     }
-    if (n > 0) {
+    if (n > 0 && s->opt.hostile != SIM_HOSTILE_FLOOD) {
         parse(s, buf, (size_t)n, now);
     }
 }

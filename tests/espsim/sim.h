@@ -136,6 +136,15 @@ const char *sim_chip_names(void);
 
 enum sim_stub_flavour { SIM_STUB_NEW, SIM_STUB_LEGACY };
 
+/* --hostile: an RFC 2217 server misbehaving on purpose, to test the client's
+ * deadlines and buffer limits (README.md). */
+enum sim_hostile {
+    SIM_HOSTILE_NONE,
+    SIM_HOSTILE_NOP_STREAM, /* answers everything, then only IAC NOP, forever */
+    SIM_HOSTILE_ENDLESS_SB, /* answers the set-up, then opens a subnegotiation that never ends */
+    SIM_HOSTILE_FLOOD,      /* answers nothing, floods serial data from the start */
+};
+
 #define SIM_MAX_FAULTS 16
 
 struct sim_opts {
@@ -156,6 +165,7 @@ struct sim_opts {
     bool sdm;             /* Secure Download Mode (S2+ chips) */
     const char *faults[SIM_MAX_FAULTS];
     int nfaults;
+    enum sim_hostile hostile;
 };
 
 /* Parses argv into opts. Returns 0, or 2 after printing a usage error
@@ -210,6 +220,9 @@ struct sim_queue {
     struct sim_qent *v;
     size_t head, len, cap;
 };
+
+/* Most bytes a side keeps for a host that is not reading; more are dropped. */
+#define SIM_SIDE_OUT_CAP (1u << 20)
 
 struct sim_side {
     bool open;
@@ -400,6 +413,7 @@ struct sim_net {
     uint8_t sb[64];
     size_t sb_len;
     uint8_t us[256], them[256]; /* option state per RFC 1143 (0 no, 1 yes, 2 want) */
+    bool hostile_on;            /* --hostile: the misbehaviour has started */
 };
 
 /* ===== Real stub images (stub_images.c) ================================ */
@@ -548,6 +562,8 @@ void sim_net_close(struct sim *s);
 void sim_net_accept(struct sim *s, int64_t now);
 void sim_net_read(struct sim *s, int64_t now);
 void sim_net_flush(struct sim *s);
+/* --hostile: tops up the stream to the client when it runs low. */
+void sim_net_hostile_tick(struct sim *s);
 
 /* log.c: sim_log writes one event line; sim_log_arg adds to the line of the
  * command being handled, which frame.c writes once the command is done. */

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIDE_OUT_CAP (1u << 20)
-
 static int q_push(struct sim_queue *q, struct sim_qent e)
 {
     if (q->len == q->cap) {
@@ -192,7 +190,7 @@ void sim_side_append(struct sim *s, int side, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len; i++) {
         /* Telnet doubles 0xFF in the data stream. */
         size_t need = (side == SIM_SIDE_NET && buf[i] == 0xFF) ? 2 : 1;
-        if (sd->out_len + need > SIDE_OUT_CAP) {
+        if (sd->out_len + need > SIM_SIDE_OUT_CAP) {
             sd->out_dropped++;
             continue;
         }

@@ -28,6 +28,15 @@ static int tp_read(struct fl_port *p, uint8_t *buf, size_t len, int timeout_ms,
     (void)err;
     struct fl_testport *tp = tp_of(p);
     drop_consumed(tp);
+    bool due = tp->nchunks > 0 && tp->chunks[0].at <= tp->now + tp->babble_every_ms;
+    /* Babble is always waiting (a board talking faster than we read), so
+     * even a read that may not wait gets some. */
+    if (tp->babble != NULL && !due && tp->now < tp->babble_until) {
+        tp->now += tp->babble_every_ms;
+        size_t n = tp->babble_len < len ? tp->babble_len : len;
+        memcpy(buf, tp->babble, n);
+        return (int)n;
+    }
     if (tp->nchunks == 0 || tp->chunks[0].at > tp->now + timeout_ms) {
         tp->now += timeout_ms > 0 ? timeout_ms : 0;
         return 0;

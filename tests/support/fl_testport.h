@@ -38,6 +38,15 @@ struct fl_testport {
     uint32_t bauds[16];
     size_t nbauds;
     fl_testport_responder responder;
+    /* A board that never stops talking: with no scripted input due, every
+     * read (even one that may not wait) returns these bytes and advances the
+     * clock by babble_every_ms, until the clock passes babble_until (a safety
+     * stop, so code that ignores its deadline fails an elapsed-time check
+     * instead of spinning forever). */
+    const uint8_t *babble;
+    size_t babble_len;
+    int babble_every_ms;
+    int64_t babble_until;
     /* Called after every DTR/RTS change (a board model can reset). */
     void (*on_lines)(struct fl_testport *tp, bool dtr, bool rts, void *user);
     void *user;

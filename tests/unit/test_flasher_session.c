@@ -194,6 +194,71 @@ TEST(silent_board_times_out_on_the_virtual_clock)
     rig_free(r);
 }
 
+/* Where a never-ending stream stops (virtual ms after the test starts). */
+#define BABBLE_STOP 60000
+
+static void babble(struct rig *r, const uint8_t *bytes, size_t len)
+{
+    r->tp->babble = bytes;
+    r->tp->babble_len = len;
+    r->tp->babble_every_ms = 1;
+    r->tp->babble_until = r->tp->now + BABBLE_STOP;
+}
+
+TEST(endless_junk_does_not_outlast_the_deadline)
+{
+    struct rig *r = rig_new(FL_CHIP_ESP32);
+    struct fl_error err;
+    ASSERT_EQ_INT(rig_connect(r, &err), FL_OK);
+    r->rom->dead = true;
+    static const uint8_t junk[] = "\x1b[0;32mI (2032) app: tick\r\n";
+    babble(r, junk, sizeof junk - 1);
+    int64_t t0 = r->tp->now;
+    uint8_t md5[16];
+    ASSERT_EQ_INT(fl_flash_md5(&r->s, 0, 4096, md5, &err), FL_ERR_TIMEOUT);
+    ASSERT_CONTAINS(err.msg, "no reply to SPI_FLASH_MD5 within 3000 ms");
+    ASSERT_MSG(r->tp->now - t0 >= 3000 && r->tp->now - t0 < 3100, "timed out after %lld ms",
+               (long long)(r->tp->now - t0));
+    ASSERT(r->s.stats.junk_bytes > 1000);
+    rig_free(r);
+}
+
+TEST(endless_unwanted_frames_do_not_outlast_the_deadline)
+{
+    struct rig *r = rig_new(FL_CHIP_ESP32);
+    struct fl_error err;
+    ASSERT_EQ_INT(rig_connect(r, &err), FL_OK);
+    r->rom->dead = true;
+    /* A well-formed READ_REG reply, over and over, while MD5 waits. */
+    const uint8_t reply[] = {0x01, FL_OP_READ_REG, 4, 0, 0x83, 0x1D, 0xF0, 0, 0, 0, 0, 0};
+    uint8_t wire[2 * sizeof reply + 2];
+    size_t n = fl_slip_encode(reply, sizeof reply, wire);
+    babble(r, wire, n);
+    uint64_t skipped = r->s.stats.frames_skipped;
+    int64_t t0 = r->tp->now;
+    uint8_t md5[16];
+    ASSERT_EQ_INT(fl_flash_md5(&r->s, 0, 4096, md5, &err), FL_ERR_TIMEOUT);
+    ASSERT_MSG(r->tp->now - t0 >= 3000 && r->tp->now - t0 < 3100, "timed out after %lld ms",
+               (long long)(r->tp->now - t0));
+    ASSERT(r->s.stats.frames_skipped - skipped > 1000);
+    rig_free(r);
+}
+
+TEST(connecting_to_a_board_that_never_stops_printing_ends)
+{
+    struct rig *r = rig_new(FL_CHIP_ESP32);
+    r->rom->drop_syncs = 1000;
+    static const uint8_t text[] = "Guru Meditation Error: Core 0 panic'ed. Rebooting...\r\n";
+    babble(r, text, sizeof text - 1);
+    int64_t t0 = r->tp->now;
+    struct fl_error err;
+    ASSERT_EQ_INT(rig_connect(r, &err), FL_ERR_TIMEOUT);
+    ASSERT_CONTAINS(err.msg, "not in download mode; it prints");
+    /* 3 rounds of a reset (<= 0.7 s) and five 100 ms SYNC waits. */
+    ASSERT_MSG(r->tp->now - t0 < 3 * 1300, "gave up after %lld ms", (long long)(r->tp->now - t0));
+    rig_free(r);
+}
+
 TEST(stray_frames_and_junk_are_skipped)
 {
     struct rig *r = rig_new(FL_CHIP_ESP32);
@@ -570,9 +635,13 @@ TEST_MAIN(RUN(connect_esp32_rom); RUN(connect_esp8266_rom_skips_security_info);
           RUN(download_mode_without_answers_is_diagnosed);
           RUN(port_without_lines_warns_once_and_still_syncs);
           RUN(silence_without_lines_says_what_to_do);
-          RUN(silent_board_times_out_on_the_virtual_clock); RUN(stray_frames_and_junk_are_skipped);
-          RUN(esp32_rom_sparse_compressed_write); RUN(esp8266_rom_write_keeps_neighbours);
-          RUN(checksum_error_is_retried); RUN(compressed_block_timeout_follows_inflated_size);
+          RUN(silent_board_times_out_on_the_virtual_clock);
+          RUN(endless_junk_does_not_outlast_the_deadline);
+          RUN(endless_unwanted_frames_do_not_outlast_the_deadline);
+          RUN(connecting_to_a_board_that_never_stops_printing_ends);
+          RUN(stray_frames_and_junk_are_skipped); RUN(esp32_rom_sparse_compressed_write);
+          RUN(esp8266_rom_write_keeps_neighbours); RUN(checksum_error_is_retried);
+          RUN(compressed_block_timeout_follows_inflated_size);
           RUN(skip_unchanged_and_sector_sharing); RUN(image_for_another_chip_needs_force);
           RUN(bootloader_header_patched_at_its_offset); RUN(stub_upload_write_read_erase);
           RUN(stub_write_error_is_retried_once); RUN(stub_write_error_that_persists_is_reported);

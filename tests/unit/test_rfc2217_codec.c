@@ -126,6 +126,92 @@ TEST(long_subnegotiation_is_cut_not_overflowed)
     ASSERT(strncmp(log.text, "S!44,100,83,", 12) == 0);
 }
 
+static void count_events(void *ctx, const struct tn_event *ev)
+{
+    (void)ev;
+    (*(size_t *)ctx)++;
+}
+
+static void grab_total(void *ctx, const struct tn_event *ev)
+{
+    if (ev->kind == TN_EV_SUB) {
+        *(size_t *)ctx = ev->sb_total;
+    }
+}
+
+TEST(subnegotiation_length_counts_every_byte_however_split)
+{
+    /* 2 + 1000 payload bytes, one of them an escaped IAC, then a short one. */
+    uint8_t in[1100];
+    size_t n = 0;
+    in[n++] = TN_IAC;
+    in[n++] = TN_SB;
+    in[n++] = TN_OPT_COMPORT;
+    in[n++] = CPO_SIGNATURE + CPO_SERVER_OFFSET;
+    for (int i = 0; i < 999; i++) {
+        in[n++] = 'S';
+    }
+    in[n++] = TN_IAC;
+    in[n++] = TN_IAC;
+    in[n++] = TN_IAC;
+    in[n++] = TN_SE;
+    static const uint8_t next[] = {TN_IAC, TN_SB, TN_OPT_COMPORT, 112, 1, TN_IAC, TN_SE};
+    memcpy(in + n, next, sizeof next);
+    n += sizeof next;
+    for (size_t step = 1; step <= 64; step *= 4) {
+        struct tn_decoder dec = {0};
+        size_t total = 0, seen_mid = 0;
+        uint8_t out[sizeof in];
+        for (size_t off = 0; off < n; off += step) {
+            size_t len = n - off < step ? n - off : step;
+            tn_decode(&dec, in + off, len, out, grab_total, &total);
+            if (off < 900 && dec.state == TN_ST_SB) {
+                seen_mid = dec.sb_total; /* what a caller sees while it lasts */
+            }
+        }
+        ASSERT_MSG(seen_mid > 800, "mid-way count %zu (step %zu)", seen_mid, step);
+        /* The last event is the short subnegotiation: its count starts anew. */
+        ASSERT_EQ_INT(total, 3);
+        struct tn_decoder one = {0};
+        size_t first = 0;
+        tn_decode(&one, in, n - sizeof next, out, grab_total, &first);
+        ASSERT_EQ_INT(first, 2 + 1000);
+    }
+}
+
+TEST(endless_streams_yield_no_data)
+{
+    /* A subnegotiation that never ends, and a stream of NOPs: no data comes
+     * out and the decoder keeps no more than TN_SB_MAX bytes of them. */
+    uint8_t chunk[4096];
+    memset(chunk, 'U', sizeof chunk);
+    struct tn_decoder dec = {0};
+    struct log log = {0};
+    uint8_t out[sizeof chunk];
+    static const uint8_t open_sb[] = {TN_IAC, TN_SB, TN_OPT_COMPORT};
+    size_t data = tn_decode(&dec, open_sb, sizeof open_sb, out, note, &log);
+    for (int i = 0; i < 256; i++) {
+        data += tn_decode(&dec, chunk, sizeof chunk, out, note, &log);
+    }
+    ASSERT_EQ_INT(data, 0);
+    ASSERT_EQ_INT(dec.state, TN_ST_SB);
+    ASSERT_EQ_INT(dec.sb_total, 1 + 256 * sizeof chunk);
+    ASSERT_EQ_INT(dec.sb_len, TN_SB_MAX);
+    ASSERT_EQ_INT(log.len, 0);
+
+    struct tn_decoder nops = {0};
+    for (size_t i = 0; i < sizeof chunk; i += 2) {
+        chunk[i] = TN_IAC;
+        chunk[i + 1] = TN_NOP;
+    }
+    size_t events = 0;
+    for (int i = 0; i < 64; i++) {
+        data += tn_decode(&nops, chunk, sizeof chunk, out, count_events, &events);
+    }
+    ASSERT_EQ_INT(data, 0);
+    ASSERT_EQ_INT(events, 64 * sizeof chunk / 2);
+}
+
 TEST(command_inside_subnegotiation_ends_it)
 {
     /* A broken server: IAC WILL inside SB. The option must still count and
@@ -171,5 +257,6 @@ TEST(builds_comport_commands_with_escaped_values)
 TEST_MAIN(RUN(decodes_a_stream_in_one_piece); RUN(decodes_the_same_when_split_anywhere);
           RUN(decodes_in_place); RUN(event_reports_how_much_data_came_before_it);
           RUN(long_subnegotiation_is_cut_not_overflowed);
-          RUN(command_inside_subnegotiation_ends_it); RUN(escape_doubles_iac_only);
-          RUN(builds_comport_commands_with_escaped_values);)
+          RUN(subnegotiation_length_counts_every_byte_however_split);
+          RUN(endless_streams_yield_no_data); RUN(command_inside_subnegotiation_ends_it);
+          RUN(escape_doubles_iac_only); RUN(builds_comport_commands_with_escaped_values);)
