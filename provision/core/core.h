@@ -3,8 +3,9 @@
  * offsets, whole-file reads and atomic writes, wiping secrets, and the SQLite
  * helper that the ledger and the CA's issuance record share.
  *
- * Owns: struct pv_error / enum pv_err, pv_parse_size, pv_file_*, pv_secret_*,
- * pv_db_*. May call: libc and SQLite only; nothing else in provision/.
+ * Owns: struct pv_error / enum pv_err, pv_parse_size, pv_file_*, pv_dir_walk,
+ * pv_secret_*, pv_escape / pv_devname_check, pv_db_*. May call: libc, SQLite
+ * and OpenSSL's cleanse only; nothing else in provision/.
  *
  * The error contract of every provision/ module: a fallible function takes a
  * `struct pv_error *` and returns 0 (PV_OK) or a negative enum pv_err code.
@@ -62,6 +63,28 @@ void pv_error_clear(struct pv_error *err);
  */
 int pv_parse_size(const char *text, uint64_t max, uint64_t *out);
 
+/* ===== Text from outside ============================================= */
+
+/*
+ * Copies `s` into out (at most cap bytes with the NUL) with everything a
+ * terminal would act on made visible: C0 controls and DEL as "\xNN", bytes
+ * that are not UTF-8 as "\xNN", C1 controls, line separators and bidi
+ * overrides as "\uNNNN". Valid UTF-8 text passes unchanged. Stops before an
+ * escape or character that does not fit. Returns out. For every name, id or
+ * log line that came from a device, an image or a file before it is printed.
+ */
+const char *pv_escape(const char *s, char *out, size_t cap);
+/* True when pv_escape would return `s` unchanged. */
+bool pv_text_is_plain(const char *s);
+/*
+ * A device file name that may become a path below a host folder: "/" then
+ * parts separated by single '/', none empty, "." or "..", no control
+ * characters. PV_OK or PV_ERR_INVALID saying why. The one rule for names
+ * going into an image (`spiffs build SRC=/name`) and coming out of one
+ * (`spiffs extract`).
+ */
+int pv_devname_check(const char *name, struct pv_error *err);
+
 /* ===== SQLite files (ledger, CA issuance record) ====================== */
 
 struct sqlite3;
@@ -97,6 +120,22 @@ int pv_file_write(const char *path, const void *data, size_t len, unsigned mode,
 /* Reads a whole regular file (at most `max` bytes, else PV_ERR_INVALID) into
  * a malloc'd buffer with a NUL after the last byte (*len excludes it). */
 int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err);
+
+enum pv_walk_flags {
+    PV_WALK_SKIP_HIDDEN = 1 << 0, /* leave out names starting with '.' */
+};
+/* Gets each file: its host path and its name below the root ("/a/b.txt").
+ * A non-zero return stops the walk and is returned by pv_dir_walk. */
+typedef int (*pv_walk_fn)(void *user, const char *path, const char *name, struct pv_error *err);
+/*
+ * Every regular file below the folder `root`, recursively, in bytewise name
+ * order per folder. Symlinks to regular files are followed. Anything else is
+ * refused with an error naming it: a FIFO, device or socket (also through a
+ * symlink), a symlink to a folder (they can loop), a dangling symlink, a tree
+ * deeper than `max_depth` folders. `root` itself may be a symlink.
+ */
+int pv_dir_walk(const char *root, unsigned flags, int max_depth, pv_walk_fn fn, void *user,
+                struct pv_error *err);
 
 /* Wipes then frees a buffer that held a secret (NULL is fine). */
 void pv_secret_free(void *buf, size_t len);
