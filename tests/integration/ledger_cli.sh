@@ -105,4 +105,20 @@ assert "reading did not create it" [ ! -e "$T_TMP/none.db" ]
 printf 'not a database, just text that is long enough to not be a header' >"$T_TMP/junk.db"
 check_fails "a file that is not a ledger" 1 "$ESPPROV" ledger list --ledger "$T_TMP/junk.db"
 
+# --- text in the file reaches a terminal or a spreadsheet defused ---------
+# A ledger written by something else (or edited) may hold anything.
+cp "$db" "$T_TMP/edited.db"
+sqlite3 "$T_TMP/edited.db" "UPDATE attempts SET device_id = 'dev' || char(27) || '[2J', \
+    port = '/dev/tty' || char(13) || 'X', error = 'boom' || char(27) || ']0;title' || char(7) \
+    || char(8238) WHERE id = 2; UPDATE attempts SET device_id = '=cmd|calc' WHERE id = 3;"
+check "list an edited ledger" "$ESPPROV" ledger list --ledger "$T_TMP/edited.db"
+assert "no raw control byte in list" \
+    [ "$(tr -dc '\000-\011\013-\037\177' <"$T_TMP/out" | wc -c)" -eq 0 ]
+check "show it" "$ESPPROV" ledger show --ledger "$T_TMP/edited.db" "#2"
+assert "no raw control byte in show" \
+    [ "$(tr -dc '\000-\011\013-\037\177' <"$T_TMP/out" | wc -c)" -eq 0 ]
+check "csv export of it" "$ESPPROV" ledger export --ledger "$T_TMP/edited.db" --csv
+assert "a formula-looking cell gets an apostrophe" grep -qF ",'=cmd|calc," "$T_TMP/out"
+assert "no cell starts a formula" [ "$(grep -c ',[=+@-]' "$T_TMP/out")" -eq 0 ]
+
 finish
