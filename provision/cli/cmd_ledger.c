@@ -146,9 +146,9 @@ static int print_line(const struct pv_ledger_row *row, void *arg)
         printf("%5s  %-19s  %-16s  %-17s  %-14s  %s\n", "ID", "STARTED (UTC)", "DEVICE", "MAC",
                "PORT", "STATUS");
     }
-    printf("%5lld  %-19s  %-16s  %-17s  %-14s  %s%s\n", (long long)row->id, when,
-           row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", row->port,
-           row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
+    cli_line(stdout, "%5lld  %-19s  %-16s  %-17s  %-14s  %s%s", (long long)row->id, when,
+             row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", row->port,
+             row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
     return ferror(stdout) ? PV_ERR_IO : PV_OK;
 }
 
@@ -176,7 +176,7 @@ static int run_list(struct pv_ledger *lg, const struct options *o)
 static void field(const char *label, const char *value)
 {
     if (value != NULL && value[0] != '\0') {
-        printf("  %-16s %s\n", label, value);
+        cli_line(stdout, "  %-16s %s", label, value);
     }
 }
 
@@ -185,8 +185,11 @@ static int print_block(const struct pv_ledger_row *row, void *arg)
     int *count = arg;
     char status[700], num[32];
     pv_ledger_describe(row, status, sizeof status);
-    printf("%sattempt %lld (%s): %s\n", (*count)++ ? "\n" : "", (long long)row->id,
-           pv_ledger_kind_name(row->kind), status);
+    if ((*count)++ > 0) {
+        putchar('\n');
+    }
+    cli_line(stdout, "attempt %lld (%s): %s", (long long)row->id, pv_ledger_kind_name(row->kind),
+             status);
     field("device id", row->device_id);
     field("mac", row->mac);
     field("chip", row->chip);
