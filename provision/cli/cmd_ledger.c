@@ -111,14 +111,9 @@ static int open_ledger(const struct options *o, struct pv_ledger **lg)
     if (rc != CLI_OK) {
         return rc;
     }
-    if (access(path, F_OK) != 0) {
-        rc = cli_fail("nothing has been provisioned with this ledger yet, or the path is wrong",
-                      "no ledger at '%s': %s", path, strerror(errno));
-    } else {
-        struct pv_error err = {0};
-        if (pv_ledger_open(path, lg, &err) != PV_OK) {
-            rc = cli_fail_err(&err);
-        }
+    struct pv_error err = {0};
+    if (pv_ledger_open_existing(path, lg, &err) != PV_OK) {
+        rc = cli_fail_err(&err);
     }
     free(path);
     return rc;

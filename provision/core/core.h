@@ -89,15 +89,39 @@ int pv_devname_check(const char *name, struct pv_error *err);
 
 struct sqlite3;
 
+/* What kind of espprov database a file must be. */
+struct pv_db_kind {
+    const char *what;        /* "ledger", "issuance record": for messages */
+    uint32_t application_id; /* stamped in the header; tells our files from others' */
+    const char *schema;      /* run once, on a new file */
+    int version;             /* user_version after `schema` */
+    const char *missing_hint;
+    const char *foreign_hint; /* what to do about a file that is not ours */
+};
+
+enum pv_db_flags {
+    PV_DB_CREATE = 1 << 0, /* create the file when missing (else PV_ERR_NOT_FOUND) */
+};
+
 /*
- * Opens (creating if needed) an SQLite database for records that must stay
- * true across crashes: WAL journal, synchronous=FULL, foreign keys on, a busy
- * timeout so parallel workers wait instead of failing. `schema` is run in one
- * transaction when the file's user_version is below `version`, then
- * user_version is set to `version`. The file is created mode 0600.
+ * Opens an SQLite database for records that must stay true across crashes:
+ * WAL journal, synchronous=FULL, foreign keys on, a busy timeout so parallel
+ * workers wait instead of failing.
+ *
+ * The file is identified before anything writes to it. Ours: its header
+ * carries kind->application_id; or, made before espprov stamped ids, it has
+ * application id 0, a user_version of 1..version and only objects `schema`
+ * makes (stamped now when opened with PV_DB_CREATE). Anything else (another
+ * application id, other tables, not SQLite, not a regular file) is refused
+ * with PV_ERR_INVALID and left byte for byte as it was.
+ *
+ * A missing or empty (0 bytes, or SQLite with no tables) file is PV_ERR_NOT_FOUND
+ * ("no <what> at PATH yet") unless PV_DB_CREATE, which creates it mode 0600
+ * and runs `schema`, the application id and user_version in one transaction.
+ * A newer user_version than kind->version is PV_ERR_DB.
  */
-int pv_db_open(const char *path, const char *schema, int version, struct sqlite3 **out,
-               struct pv_error *err);
+int pv_db_open(const char *path, const struct pv_db_kind *kind, unsigned flags,
+               struct sqlite3 **out, struct pv_error *err);
 void pv_db_close(struct sqlite3 *db);
 /* Runs SQL without results (BEGIN IMMEDIATE, COMMIT, DDL ...). */
 int pv_db_exec(struct sqlite3 *db, const char *sql, struct pv_error *err);

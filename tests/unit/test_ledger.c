@@ -511,17 +511,28 @@ TEST(only_ledger_files_open_as_ledgers)
     ASSERT_MSG(setup(&f), "%s", f.err.msg);
     char other[128];
     snprintf(other, sizeof other, "%s/other.db", f.dir);
-    struct sqlite3 *db = NULL;
-    ASSERT_EQ_INT(pv_db_open(other, "CREATE TABLE certs (serial TEXT);", 1, &db, &f.err), PV_OK);
-    pv_db_close(db);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(other, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "CREATE TABLE certs (serial TEXT); PRAGMA user_version=1;", NULL,
+                               NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
     struct pv_ledger *lg = NULL;
     ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_INVALID);
     ASSERT_CONTAINS(f.err.msg, "not an espprov ledger");
     ASSERT(lg == NULL);
-    ASSERT_EQ_INT(pv_db_open(other, "", 7, &db, &f.err), PV_OK);
-    pv_db_close(db);
-    ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_DB);
+    /* One of ours from a newer espprov. */
+    pv_ledger_close(f.lg);
+    f.lg = NULL;
+    ASSERT_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=7;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_ledger_open(f.path, &lg, &f.err), PV_ERR_DB);
     ASSERT_CONTAINS(f.err.msg, "newer than this espprov");
+    ASSERT_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_ledger_open(f.path, &f.lg, &f.err), PV_OK);
     snprintf(other, sizeof other, "%s/missing/ledger.db", f.dir);
     ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_IO);
     /* Reopening an existing ledger keeps its rows. */
