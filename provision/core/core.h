@@ -141,6 +141,25 @@ enum pv_write_flags {
  */
 int pv_file_write(const char *path, const void *data, size_t len, unsigned mode, unsigned flags,
                   struct pv_error *err);
+/*
+ * For several files that must appear together, or a file to check before it
+ * replaces another: pv_file_stage writes the whole of `data` (mode `mode`,
+ * fsync'd) to a temporary name next to `path` (s->tmp, a hidden file in the
+ * same folder, which callers may open, e.g. to read back or to fill as a
+ * database); pv_file_commit then gives it its name (rename over `path`, or
+ * with PV_WRITE_EXCL a link that fails if `path` exists) and syncs the
+ * folder. pv_file_discard removes the temporary file if it is still there
+ * and frees the record (always call it, also after a commit).
+ */
+struct pv_staged {
+    char *tmp;  /* NULL once committed */
+    char *path; /* the final name */
+};
+int pv_file_stage(const char *path, const void *data, size_t len, unsigned mode,
+                  struct pv_staged *out, struct pv_error *err);
+int pv_file_commit(struct pv_staged *s, unsigned flags, struct pv_error *err);
+void pv_file_discard(struct pv_staged *s);
+
 /* Reads a whole regular file (at most `max` bytes, else PV_ERR_INVALID) into
  * a malloc'd buffer with a NUL after the last byte (*len excludes it). */
 int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err);
