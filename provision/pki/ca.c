@@ -171,10 +171,11 @@ static int stage_record(const struct pv_profile *p, X509 *cert, struct pv_staged
 int pv_ca_create(const struct pv_profile *p, const char *passphrase, struct pv_error *err)
 {
     pv_error_clear(err);
-    const char *existing = exists_with_content(p->ca.key)    ? p->ca.key
-                           : exists_with_content(p->ca.cert) ? p->ca.cert
-                           : exists_with_content(p->ca.db)   ? p->ca.db
-                                                             : NULL;
+    struct stat st;
+    const char *existing = stat(p->ca.key, &st) == 0       ? p->ca.key
+                           : stat(p->ca.cert, &st) == 0    ? p->ca.cert
+                           : exists_with_content(p->ca.db) ? p->ca.db
+                                                           : NULL;
     if (existing != NULL) {
         return pv_error_set(err, PV_ERR_EXISTS,
                             "a CA exists already; move its files away to start a new one",
