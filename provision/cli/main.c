@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "provision/cli/cli.h"
+#include "provision/cli/cli_stubs.h"
 
 struct cli_cmd {
     const char *name;
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
             break;
         case 'V':
             printf("espprov %s\n", ESPPROV_VERSION);
+            cli_stubs_print_version(stdout);
             return cli_finish(CLI_OK);
         case 'h':
             return cli_finish(print_usage(stdout));
