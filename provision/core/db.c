@@ -122,18 +122,29 @@ static int refuse(const char *path, const struct pv_db_kind *kind, struct pv_err
                         "'%s' %s, not an espprov %s; it was left untouched", path, why, kind->what);
 }
 
-/* Looks at an application id 0 file through a read-only connection, which
- * neither writes to it nor rolls back a journal it finds. */
-static int probe_unmarked(const char *path, const struct pv_db_kind *kind, int user_version,
-                          enum owner *owner, struct pv_error *err)
+/*
+ * Looks at a file whose header has application id 0 through a read-only
+ * connection, which neither writes to it nor rolls back a journal it finds,
+ * but does read a WAL beside it: a file whose first transactions still sit
+ * there (a process killed before a checkpoint) shows its real id, version
+ * and tables.
+ */
+static int probe_unmarked(const char *path, const struct pv_db_kind *kind, enum owner *owner,
+                          struct pv_error *err)
 {
     struct sqlite3 *db = NULL;
     char theirs[512] = "", ours[1024];
-    int count = 0;
+    int count = 0, app_id = 0, user_version = 0;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, 10000);
         rc = object_names(db, theirs, sizeof theirs, &count);
+    }
+    if (rc == SQLITE_OK) {
+        rc = pragma_int(db, "PRAGMA application_id", &app_id);
+    }
+    if (rc == SQLITE_OK) {
+        rc = pragma_int(db, "PRAGMA user_version", &user_version);
     }
     if (rc != SQLITE_OK) {
         pv_error_set(err, PV_ERR_DB, kind->foreign_hint,
@@ -143,6 +154,18 @@ static int probe_unmarked(const char *path, const struct pv_db_kind *kind, int u
         return PV_ERR_DB;
     }
     sqlite3_close(db);
+    if ((uint32_t)app_id == kind->application_id) {
+        *owner = FILE_OURS;
+        return PV_OK;
+    }
+    if (app_id != 0) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "belongs to another program (SQLite application id 0x%08x; an espprov %s has "
+                 "0x%08x)",
+                 (unsigned)app_id, kind->what, (unsigned)kind->application_id);
+        return refuse(path, kind, err, why);
+    }
     if (count == 0 && user_version == 0) {
         *owner = FILE_EMPTY; /* nothing in it that could be lost */
         return PV_OK;
@@ -165,6 +188,16 @@ static int probe_unmarked(const char *path, const struct pv_db_kind *kind, int u
                  user_version);
     }
     return refuse(path, kind, err, why);
+}
+
+/* True when SQLite's WAL beside `path` holds something. */
+static bool wal_has_data(const char *path)
+{
+    char *wal = NULL;
+    struct stat st;
+    bool has = asprintf(&wal, "%s-wal", path) >= 0 && stat(wal, &st) == 0 && st.st_size > 0;
+    free(wal);
+    return has;
 }
 
 static int probe(const char *path, const struct pv_db_kind *kind, enum owner *owner,
@@ -198,6 +231,9 @@ static int probe(const char *path, const struct pv_db_kind *kind, enum owner *ow
         return refuse(path, kind, err, "is not a regular file");
     }
     if (st.st_size == 0) {
+        if (wal_has_data(path)) {
+            return probe_unmarked(path, kind, owner, err);
+        }
         *owner = FILE_EMPTY;
         return PV_OK;
     }
@@ -217,7 +253,7 @@ static int probe(const char *path, const struct pv_db_kind *kind, enum owner *ow
                  (unsigned)app_id, kind->what, (unsigned)kind->application_id);
         return refuse(path, kind, err, why);
     }
-    return probe_unmarked(path, kind, (int)be32(h + 60), owner, err);
+    return probe_unmarked(path, kind, owner, err);
 }
 
 /* ===== Open ============================================================ */

@@ -218,6 +218,46 @@ TEST(our_unmarked_file_is_recognised_and_stamped)
     rm(&t);
 }
 
+TEST(a_ledger_whose_first_commits_are_still_in_the_wal_opens)
+{
+    /* Older releases switched to WAL before the schema: a process killed
+     * before a checkpoint left a main file whose header says nothing. */
+    struct tmp t, model;
+    ASSERT(mk(&t, "x.db") && mk(&model, "m.db"));
+    struct pv_ledger *lg = NULL;
+    struct pv_error err;
+    ASSERT_EQ_INT(pv_ledger_open(model.path, &lg, &err), PV_OK);
+    pv_ledger_close(lg);
+    sqlite3 *m = NULL, *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ASSERT(sqlite3_open(model.path, &m) == SQLITE_OK);
+    ASSERT(sqlite3_open(t.path, &db) == SQLITE_OK);
+    ASSERT(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; BEGIN;", NULL,
+                        NULL, NULL) == SQLITE_OK);
+    ASSERT(sqlite3_prepare_v2(
+               m, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite%'",
+               -1, &st, NULL) == SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ASSERT(sqlite3_exec(db, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL) ==
+               SQLITE_OK);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(m);
+    ASSERT(sqlite3_exec(db, "PRAGMA application_id=1162890311; PRAGMA user_version=1; COMMIT;",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    /* The writer is still open: nothing is checkpointed into the main file. */
+    uint8_t h[100] = {0};
+    slurp(t.path, h, sizeof h);
+    ASSERT_EQ_UINT((uint32_t)h[68] << 24 | h[69] << 16 | h[70] << 8 | h[71], 0);
+    ASSERT_EQ_INT(pv_ledger_open_existing(t.path, &lg, &err), PV_OK);
+    int64_t id = 0;
+    ASSERT_EQ_INT(pv_ledger_begin(lg, PV_LEDGER_PROVISION, "p", "/dev/ttyUSB0", &id, &err), PV_OK);
+    pv_ledger_close(lg);
+    sqlite3_close(db);
+    rm(&t);
+    rm(&model);
+}
+
 TEST(a_special_file_is_refused)
 {
     struct tmp t;
@@ -234,4 +274,5 @@ TEST_MAIN(RUN(another_programs_sqlite_file_is_refused_and_untouched);
           RUN(unmarked_file_with_other_tables_is_refused_and_untouched);
           RUN(a_file_that_is_not_sqlite_is_refused_and_untouched);
           RUN(readers_never_create_a_ledger); RUN(new_ledger_carries_the_id_in_the_main_file);
-          RUN(our_unmarked_file_is_recognised_and_stamped); RUN(a_special_file_is_refused);)
+          RUN(our_unmarked_file_is_recognised_and_stamped); RUN(a_special_file_is_refused);
+          RUN(a_ledger_whose_first_commits_are_still_in_the_wal_opens);)
