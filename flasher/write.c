@@ -146,6 +146,7 @@ static int write_raw(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint3
             fl_progress(s, w->index, w->done, w->total);
         }
     }
+    explicit_bzero(pad, bs); /* the data may be a filesystem image with a device key */
     free(pad);
     TRY(rc);
     w->res->written += len;
@@ -209,9 +210,11 @@ int fl_write_chunk(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint32_
         TRY(fl_deflate(data, len, &z, &zlen, err));
         if (zlen < len) {
             int rc = write_deflated(w, z, zlen, len, addr, err);
+            explicit_bzero(z, zlen); /* compressed, but still the device key */
             free(z);
             return rc;
         }
+        explicit_bzero(z, zlen);
         free(z); /* incompressible: the raw bytes are shorter */
     }
     return write_raw(w, data, len, addr, err);

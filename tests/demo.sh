@@ -58,6 +58,9 @@ show "$ESPPROV" flash read -p "$first" 0x290000 0x160000 boards/board1-fs.bin
 show "$ESPPROV" spiffs list boards/board1-fs.bin
 rm -rf boards/board1-files
 "$ESPPROV" spiffs extract boards/board1-fs.bin boards/board1-files >/dev/null
+# The key and the config (WiFi password) come out 0600, the certificates as cp would.
+show stat -c '%a %n' boards/board1-files/client.key.pem boards/board1-files/config.json \
+    boards/board1-files/client.crt.pem
 show cat boards/board1-files/config.json
 echo
 show openssl x509 -noout -subject -issuer -dates -in boards/board1-files/client.crt.pem

@@ -6,13 +6,54 @@
 #include "provision/cli/cli.h"
 #include "provision/core/core.h"
 
+void cli_put_escaped(FILE *out, const char *s)
+{
+    /* Worst case: every byte becomes "\xNN". */
+    size_t cap = 4 * strlen(s) + 1;
+    char stack[1024];
+    char *buf = cap <= sizeof stack ? stack : malloc(cap);
+    if (buf == NULL) {
+        for (; *s; s++) {
+            fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+        }
+        return;
+    }
+    fputs(pv_escape(s, buf, cap), out);
+    if (buf != stack) {
+        free(buf);
+    }
+}
+
+/* One line: whatever the message quotes (file names from an image, a
+ * board's boot log, ledger text) cannot move the cursor or recolour the
+ * terminal. */
+static void vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0) {
+        text = NULL;
+    }
+    fputs(prefix, out);
+    cli_put_escaped(out, text ? text : "(out of memory)");
+    fputc('\n', out);
+    free(text);
+}
+
+void cli_line(FILE *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vline(out, "", fmt, ap);
+    va_end(ap);
+}
+
 static void print_prefixed(const char *kind, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static void print_prefixed(const char *kind, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "espprov: %s: ", kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "espprov: %s: ", kind);
+    vline(stderr, prefix, fmt, ap);
 }
 
 int cli_fail(const char *hint, const char *fmt, ...)
@@ -22,7 +63,7 @@ int cli_fail(const char *hint, const char *fmt, ...)
     print_prefixed("error", fmt, ap);
     va_end(ap);
     if (hint != NULL && hint[0] != '\0') {
-        fprintf(stderr, "hint: %s\n", hint);
+        cli_line(stderr, "hint: %s", hint);
     }
     return CLI_FAILED;
 }
@@ -60,9 +101,8 @@ void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline(stderr, "", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_help(const char *usage)
@@ -122,7 +162,7 @@ void cli_json_string(FILE *out, const char *s)
             fputs("\\t", out);
             break;
         default:
-            if (*p < 0x20) {
+            if (*p < 0x20 || *p == 0x7f) {
                 fprintf(out, "\\u%04x", *p);
             } else {
                 fputc(*p, out);

@@ -46,6 +46,15 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A diagnostic line on stderr when verbosity >= level. */
 void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Text from outside (image file names, ids and MACs read from a board, boot
+ * log lines, ledger fields) goes to the terminal only through these, which
+ * show control characters as escapes (core.h's pv_escape). cli_fail,
+ * cli_warn and cli_info do the same to their whole message.
+ */
+void cli_put_escaped(FILE *out, const char *s);
+/* printf of one line (the newline is added), the whole line escaped. */
+void cli_line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the usage text to stdout. Returns CLI_OK. */
 int cli_help(const char *usage);
 

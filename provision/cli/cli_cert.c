@@ -148,8 +148,8 @@ static int print_row(void *user, const struct pv_issued *r)
             printf("null}");
         }
     } else {
-        printf("%-32s %-6s %-24s %s%s%s\n", r->serial, r->kind, r->id, issued,
-               r->revoked_at ? "  REVOKED " : "", revoked);
+        cli_line(stdout, "%-32s %-6s %-24s %s%s%s", r->serial, r->kind, r->id, issued,
+                 r->revoked_at ? "  REVOKED " : "", revoked);
     }
     s->n++;
     return 0;

@@ -115,7 +115,7 @@ void cli_run_note(struct cli_run *run, const char *fmt, ...)
     pthread_mutex_lock(&run->lock);
     cli_draw_clear(run);
     fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
+    cli_line(stderr, "%s", msg);
     cli_draw_slots(run);
     pthread_mutex_unlock(&run->lock);
 }

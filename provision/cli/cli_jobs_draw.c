@@ -73,11 +73,13 @@ void cli_draw_slots(struct cli_run *run)
             continue;
         }
         slot_line(run, s, line, sizeof line);
+        char shown[2048];
+        pv_escape(line, shown, sizeof shown);
         /* Never wrap: a wrapped line would throw off the cursor-up count. */
-        if ((int)strlen(line) >= width) {
-            line[width - 1] = '\0';
+        if ((int)strlen(shown) >= width) {
+            shown[width - 1] = '\0';
         }
-        fprintf(stderr, "%s\033[K\n", line);
+        fprintf(stderr, "%s\033[K\n", shown);
         run->drawn++;
     }
     fflush(stderr);
@@ -93,28 +95,28 @@ void cli_draw_plain_step(struct cli_run *run, const struct pv_job_progress *p)
     human_bytes(p->total, size, sizeof size);
     switch (p->phase) {
     case PV_PHASE_CONNECT:
-        fprintf(stderr, "%s: %sconnecting\n", p->port, dry);
+        cli_line(stderr, "%s: %sconnecting", p->port, dry);
         break;
     case PV_PHASE_CHECK:
-        fprintf(stderr, "%s: %sconnected, MAC %s\n", p->port, dry, p->mac);
+        cli_line(stderr, "%s: %sconnected, MAC %s", p->port, dry, p->mac);
         break;
     case PV_PHASE_READ:
-        fprintf(stderr, "%s: %sreading %s back\n", p->port, dry, size);
+        cli_line(stderr, "%s: %sreading %s back", p->port, dry, size);
         break;
     case PV_PHASE_MINT:
-        fprintf(stderr, "%s: %snew identity\n", p->port, dry);
+        cli_line(stderr, "%s: %snew identity", p->port, dry);
         break;
     case PV_PHASE_BUILD:
-        fprintf(stderr, "%s: %sbuilding the filesystem for %s\n", p->port, dry, p->id);
+        cli_line(stderr, "%s: %sbuilding the filesystem for %s", p->port, dry, p->id);
         break;
     case PV_PHASE_ERASE:
-        fprintf(stderr, "%s: %serasing %s\n", p->port, dry, size);
+        cli_line(stderr, "%s: %serasing %s", p->port, dry, size);
         break;
     case PV_PHASE_WRITE:
-        fprintf(stderr, "%s: %swriting %s\n", p->port, dry, size);
+        cli_line(stderr, "%s: %swriting %s", p->port, dry, size);
         break;
     case PV_PHASE_RESET:
-        fprintf(stderr, "%s: %sresetting into the app\n", p->port, dry);
+        cli_line(stderr, "%s: %sresetting into the app", p->port, dry);
         break;
     case PV_PHASE_DONE:
         break;

@@ -81,8 +81,8 @@ static void print_plain(const struct cli_run *run, const struct pv_job_result *r
         snprintf(what, sizeof what, "%s%s%s%s", run->done_word, how, r->note[0] ? "; " : "",
                  r->note);
     }
-    printf("%s  %s  %s  %s (%.1f s)\n", r->port, r->id[0] ? r->id : "-", r->mac[0] ? r->mac : "-",
-           what, r->seconds);
+    cli_line(stdout, "%s  %s  %s  %s (%.1f s)", r->port, r->id[0] ? r->id : "-",
+             r->mac[0] ? r->mac : "-", what, r->seconds);
 }
 
 void cli_run_result(void *user, const struct pv_job_result *r)
@@ -97,7 +97,7 @@ void cli_run_result(void *user, const struct pv_job_result *r)
     }
     fflush(stdout);
     if (!r->ok && r->hint[0] != '\0' && !run->json && run->ctx->verbosity >= 0) {
-        fprintf(stderr, "%s: hint: %s\n", r->port, r->hint);
+        cli_line(stderr, "%s: hint: %s", r->port, r->hint);
     }
     run->ok += r->ok;
     run->failed += !r->ok && !r->cancelled;

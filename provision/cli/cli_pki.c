@@ -101,6 +101,46 @@ int cli_ca_passphrase(const struct cli_ctx *ctx, const struct pv_profile *p, boo
     return CLI_OK;
 }
 
+int cli_new_passphrase(const struct cli_ctx *ctx, const char *file, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (file != NULL) {
+        uint8_t *data = NULL;
+        size_t n = 0;
+        struct pv_error err;
+        if (pv_file_read(file, 64 * 1024, &data, &n, &err) != PV_OK) {
+            return cli_fail_err(&err);
+        }
+        size_t line = strcspn((const char *)data, "\r\n");
+        int rc = CLI_OK;
+        if (line >= len) {
+            rc = cli_fail(NULL, "the new passphrase in '%s' is too long", file);
+        } else {
+            memcpy(buf, data, line);
+            buf[line] = '\0';
+        }
+        pv_secret_free(data, n);
+        return rc;
+    }
+    if (!ctx->stdin_tty) {
+        return cli_fail("give --new-passphrase-file FILE, or run on a terminal to be asked",
+                        "the new CA passphrase is needed and there is no terminal to ask on");
+    }
+    char again[CLI_PASSPHRASE_MAX];
+    int rc = read_hidden("New CA passphrase: ", buf, len) == 0 &&
+                     read_hidden("New CA passphrase again: ", again, sizeof again) == 0
+                 ? CLI_OK
+                 : cli_fail(NULL, "could not read the new CA passphrase from the terminal");
+    if (rc == CLI_OK && strcmp(again, buf) != 0) {
+        rc = cli_fail(NULL, "the two passphrases differ");
+    }
+    OPENSSL_cleanse(again, sizeof again);
+    if (rc != CLI_OK) {
+        OPENSSL_cleanse(buf, len);
+    }
+    return rc;
+}
+
 int cli_open_ca(const struct cli_ctx *ctx, const struct pv_profile *p, struct pv_ca **out)
 {
     *out = NULL;
@@ -119,9 +159,14 @@ int cli_open_ca(const struct cli_ctx *ctx, const struct pv_profile *p, struct pv
     if (rc != PV_OK) {
         return cli_fail_err(&err);
     }
+    char kdf[96];
     if (!need) {
         cli_warn("the CA key '%s' is not encrypted; anyone who can read it can issue devices",
                  p->ca.key);
+    } else if (pv_ca_key_kdf(p, kdf, sizeof kdf)) {
+        cli_warn("the CA key '%s' is protected by %s, cheap to guess if the file is stolen; "
+                 "'espprov ca passwd -P %s' re-encrypts it with scrypt",
+                 p->ca.key, kdf, p->file);
     }
     return CLI_OK;
 }

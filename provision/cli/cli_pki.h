@@ -30,7 +30,12 @@ int cli_load_profile(const char *usage, const char *option, unsigned flags,
 int cli_ca_passphrase(const struct cli_ctx *ctx, const struct pv_profile *p, bool confirm,
                       char *buf, size_t len);
 
-/* Asks for the passphrase if needed and opens the CA. */
+/* A new CA passphrase (`ca passwd`): the first line of `file`, or asked twice
+ * on the terminal when file is NULL. Wipe buf after use. */
+int cli_new_passphrase(const struct cli_ctx *ctx, const char *file, char *buf, size_t len);
+
+/* Asks for the passphrase if needed and opens the CA; warns when the key's
+ * protection is weaker than `ca init` writes today (pv_ca_key_kdf). */
 int cli_open_ca(const struct cli_ctx *ctx, const struct pv_profile *p, struct pv_ca **out);
 
 /* "2026-11-23" style UTC date, or "never". */

@@ -34,9 +34,10 @@ struct cli_spiffs_inputs {
 
 /*
  * Adds one command-line input: a directory (its regular files, recursively,
- * named "/" + relative path), a file ("/" + basename), or "SRC=/name" (file
- * SRC stored as /name). Symlinks to regular files are followed; symlinks to
- * directories, devices, FIFOs and sockets are refused with an error.
+ * named "/" + relative path: core's pv_dir_walk, the rule a profile's
+ * filesystem.dir follows too), a file ("/" + basename), or "SRC=/name" (file
+ * SRC stored as /name). Every name must pass pv_devname_check, the rule
+ * extraction applies: no name goes in that could not come out.
  */
 int cli_spiffs_collect(const char *arg, struct cli_spiffs_inputs *in, struct pv_error *err);
 void cli_spiffs_inputs_free(struct cli_spiffs_inputs *in);
@@ -49,11 +50,12 @@ int cli_spiffs_read_file(const char *path, uint64_t max, uint8_t **data, size_t 
 int cli_spiffs_open_dir(const char *dir, struct pv_error *err);
 
 /*
- * Writes one file below dirfd. The device name loses its leading '/' and
- * must then be a relative path with no empty, "." or ".." component;
- * sub-folders are created, and no component may be a symlink, so nothing is
- * written outside the directory. An existing file is replaced only with
- * `force`. Atomic: a temporary file, then rename.
+ * Writes one file below dirfd. The device name must pass pv_devname_check
+ * and loses its leading '/'; sub-folders are created, and no component may be
+ * a symlink, so nothing is written outside the directory. An existing file is
+ * replaced only with `force`. Atomic: a temporary file, then rename. The mode
+ * is 0666 less the umask, like cp, except that a file holding a key or a
+ * password (pv_image_file_is_secret) is 0600 whatever the umask.
  */
 int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t len, bool force,
                        struct pv_error *err);

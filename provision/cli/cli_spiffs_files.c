@@ -1,5 +1,4 @@
 /* Input gathering, atomic writes and confined extraction for `espprov spiffs`. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "provision/cli/cli_spiffs.h"
+#include "provision/image/image.h"
 
 int cli_spiffs_read_file(const char *path, uint64_t max, uint8_t **data, size_t *len,
                          struct pv_error *err)
@@ -73,6 +73,9 @@ static int add_input(struct cli_spiffs_inputs *in, const char *source, const cha
         in->v = v;
         in->cap = cap;
     }
+    if (pv_devname_check(name, err) != PV_OK) {
+        return pv_error_prefix(err, "'%s'", source);
+    }
     struct cli_spiffs_input *x = &in->v[in->n];
     memset(x, 0, sizeof *x);
     uint64_t room = in->limit > in->total ? in->limit - in->total : 0;
@@ -98,45 +101,9 @@ static int add_input(struct cli_spiffs_inputs *in, const char *source, const cha
     return PV_OK;
 }
 
-static int walk(const char *dir, const char *prefix, struct cli_spiffs_inputs *in, int depth,
-                struct pv_error *err)
+static int add_walked(void *user, const char *path, const char *name, struct pv_error *err)
 {
-    if (depth > 64) {
-        return pv_error_set(err, PV_ERR_INVALID, NULL, "'%s' is nested too deeply", dir);
-    }
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return pv_error_set(err, PV_ERR_IO, NULL, "cannot open folder '%s': %s", dir,
-                            strerror(errno));
-    }
-    int rc = PV_OK;
-    struct dirent *e;
-    while (rc == PV_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        char path[4096], name[4096];
-        struct stat lst, st;
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
-            (size_t)snprintf(name, sizeof name, "%s/%s", prefix, e->d_name) >= sizeof name) {
-            rc = pv_error_set(err, PV_ERR_INVALID, NULL, "path too long under '%s'", dir);
-        } else if (lstat(path, &lst) != 0 || stat(path, &st) != 0) {
-            rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot read '%s': %s", path, strerror(errno));
-        } else if (S_ISDIR(lst.st_mode)) {
-            rc = walk(path, name, in, depth + 1, err);
-        } else if (S_ISREG(st.st_mode)) {
-            rc = add_input(in, path, name, err);
-        } else if (S_ISLNK(lst.st_mode) && S_ISDIR(st.st_mode)) {
-            rc = pv_error_set(err, PV_ERR_INVALID,
-                              "give the folder it points to as its own argument",
-                              "'%s' is a symlink to a folder; espprov does not follow those", path);
-        } else {
-            rc = pv_error_set(err, PV_ERR_INVALID, "remove it or list the wanted files",
-                              "'%s' is not a regular file (device, FIFO or socket)", path);
-        }
-    }
-    closedir(d);
-    return rc;
+    return add_input(user, path, name, err);
 }
 
 /* "SRC=/name" when SRC is an existing file, else NULL. */
@@ -168,13 +135,7 @@ int cli_spiffs_collect(const char *arg, struct cli_spiffs_inputs *in, struct pv_
         return pv_error_set(err, PV_ERR_IO, NULL, "cannot read '%s': %s", arg, strerror(errno));
     }
     if (S_ISDIR(st.st_mode)) {
-        size_t len = strlen(arg);
-        char root[4096];
-        snprintf(root, sizeof root, "%.*s", (int)len, arg);
-        while (len > 1 && root[len - 1] == '/') {
-            root[--len] = '\0';
-        }
-        return walk(root, "", in, 0, err);
+        return pv_dir_walk(arg, 0, 64, add_walked, in, err);
     }
     const char *base = strrchr(arg, '/');
     char dev[4096];
@@ -193,15 +154,20 @@ void cli_spiffs_inputs_free(struct cli_spiffs_inputs *in)
     memset(in, 0, sizeof *in);
 }
 
-/* Writes into a new temporary file next to `leaf` in dirfd and renames it. */
+/*
+ * Writes into a new temporary file next to `leaf` in dirfd and renames it.
+ * Like cp, a plain file gets 0666 less the umask; a secret is 0600 whatever
+ * the umask (fchmod, since the umask could also take the owner's bits).
+ */
 static int write_at(int dirfd, const char *leaf, const char *shown, const uint8_t *data, size_t len,
-                    unsigned mode, struct pv_error *err)
+                    bool secret, struct pv_error *err)
 {
     char tmp[512];
     int fd = -1;
     for (unsigned i = 0; i < 100 && fd < 0; i++) {
         snprintf(tmp, sizeof tmp, ".%.200s.%ld.%u.tmp", leaf, (long)getpid(), i);
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    secret ? 0600 : 0666);
         if (fd < 0 && errno != EEXIST) {
             break;
         }
@@ -220,7 +186,7 @@ static int write_at(int dirfd, const char *leaf, const char *shown, const uint8_
             e = errno;
         }
     }
-    if (e == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0)) {
+    if (e == 0 && ((secret && fchmod(fd, 0600) != 0) || fsync(fd) != 0)) {
         e = errno;
     }
     if (close(fd) != 0 && e == 0) {
@@ -238,7 +204,7 @@ static int write_at(int dirfd, const char *leaf, const char *shown, const uint8_
 
 int cli_spiffs_open_dir(const char *dir, struct pv_error *err)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         pv_error_set(err, PV_ERR_IO, NULL, "cannot create folder '%s': %s", dir, strerror(errno));
         return -1;
     }
@@ -249,18 +215,13 @@ int cli_spiffs_open_dir(const char *dir, struct pv_error *err)
     return fd;
 }
 
-static bool safe_component(const char *c, size_t n)
-{
-    return n > 0 && !(n == 1 && c[0] == '.') && !(n == 2 && c[0] == '.' && c[1] == '.');
-}
-
 int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t len, bool force,
                        struct pv_error *err)
 {
     static const char hint[] = "extract the other files, or rename this one on the device";
-    if (name[0] != '/' || name[1] == '\0') {
-        return pv_error_set(err, PV_ERR_INVALID, hint,
-                            "'%s' does not start with '/' followed by a name; not extracted", name);
+    if (pv_devname_check(name, err) != PV_OK) {
+        snprintf(err->hint, sizeof err->hint, "%s", hint);
+        return pv_error_prefix(err, "not extracted");
     }
     const char *p = name + 1;
     int cur = dup(dirfd);
@@ -273,11 +234,9 @@ int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t 
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         char part[256];
-        if (!safe_component(p, n) || n >= sizeof part) {
+        if (n >= sizeof part) {
             rc = pv_error_set(err, PV_ERR_INVALID, hint,
-                              "'%s' has an empty, '.' or '..' component; it would not stay "
-                              "in the target folder, so it is not extracted",
-                              name);
+                              "a part of '%s' is too long; not extracted", name);
             break;
         }
         memcpy(part, p, n);
@@ -291,11 +250,12 @@ int cli_spiffs_extract(int dirfd, const char *name, const uint8_t *data, size_t 
                                   "'%s' already exists in the target folder%s", name + 1,
                                   S_ISREG(st.st_mode) ? "" : " and is not a regular file");
             } else {
-                rc = write_at(cur, part, name + 1, data, len, 0644, err);
+                rc = write_at(cur, part, name + 1, data, len,
+                              pv_image_file_is_secret(name, data, len), err);
             }
             break;
         }
-        if (!exists && mkdirat(cur, part, 0755) != 0) {
+        if (!exists && mkdirat(cur, part, 0777) != 0) {
             rc = pv_error_set(err, PV_ERR_IO, NULL, "cannot create folder for '%s': %s", name,
                               strerror(errno));
             break;

@@ -47,7 +47,7 @@ void cli_spiffs_print_list(const struct sg_image *im, const struct sg_params *p,
             cli_json_string(stdout, e->name);
             printf(",\"size\":%u}", e->size);
         } else {
-            printf("%10u  %s\n", e->size, e->name);
+            cli_line(stdout, "%10u  %s", e->size, e->name);
         }
     }
     if (json) {

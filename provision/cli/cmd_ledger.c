@@ -111,14 +111,9 @@ static int open_ledger(const struct options *o, struct pv_ledger **lg)
     if (rc != CLI_OK) {
         return rc;
     }
-    if (access(path, F_OK) != 0) {
-        rc = cli_fail("nothing has been provisioned with this ledger yet, or the path is wrong",
-                      "no ledger at '%s': %s", path, strerror(errno));
-    } else {
-        struct pv_error err = {0};
-        if (pv_ledger_open(path, lg, &err) != PV_OK) {
-            rc = cli_fail_err(&err);
-        }
+    struct pv_error err = {0};
+    if (pv_ledger_open_existing(path, lg, &err) != PV_OK) {
+        rc = cli_fail_err(&err);
     }
     free(path);
     return rc;
@@ -146,9 +141,9 @@ static int print_line(const struct pv_ledger_row *row, void *arg)
         printf("%5s  %-19s  %-16s  %-17s  %-14s  %s\n", "ID", "STARTED (UTC)", "DEVICE", "MAC",
                "PORT", "STATUS");
     }
-    printf("%5lld  %-19s  %-16s  %-17s  %-14s  %s%s\n", (long long)row->id, when,
-           row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", row->port,
-           row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
+    cli_line(stdout, "%5lld  %-19s  %-16s  %-17s  %-14s  %s%s", (long long)row->id, when,
+             row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", row->port,
+             row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
     return ferror(stdout) ? PV_ERR_IO : PV_OK;
 }
 
@@ -176,7 +171,7 @@ static int run_list(struct pv_ledger *lg, const struct options *o)
 static void field(const char *label, const char *value)
 {
     if (value != NULL && value[0] != '\0') {
-        printf("  %-16s %s\n", label, value);
+        cli_line(stdout, "  %-16s %s", label, value);
     }
 }
 
@@ -185,8 +180,11 @@ static int print_block(const struct pv_ledger_row *row, void *arg)
     int *count = arg;
     char status[700], num[32];
     pv_ledger_describe(row, status, sizeof status);
-    printf("%sattempt %lld (%s): %s\n", (*count)++ ? "\n" : "", (long long)row->id,
-           pv_ledger_kind_name(row->kind), status);
+    if ((*count)++ > 0) {
+        putchar('\n');
+    }
+    cli_line(stdout, "attempt %lld (%s): %s", (long long)row->id, pv_ledger_kind_name(row->kind),
+             status);
     field("device id", row->device_id);
     field("mac", row->mac);
     field("chip", row->chip);

@@ -28,7 +28,9 @@ static const char usage_build[] =
     "Builds an image of exactly N bytes (decimal, 0x hex, K/M suffix). INPUT is a folder\n"
     "(its files, recursively, named \"/\" + relative path; symlinks to files are followed,\n"
     "symlinked folders and special files are refused), a FILE (named \"/\" + basename) or\n"
-    "SRC=/name. Files are stored in bytewise name order: same inputs, same bytes.\n"
+    "SRC=/name. Names with an empty, '.' or '..' part or a control character are\n"
+    "refused, as extraction would. Files are stored in bytewise name order: same\n"
+    "inputs, same bytes.\n"
     "  --fill      also use the 2 blocks normally kept free so the device can write\n"
     "  -o IMAGE    output (written via a temporary file, mode 0644)\n" PARAM_HELP;
 static const char usage_list[] = "usage: espprov spiffs list [--json] [PARAMS] IMAGE\n"
@@ -37,7 +39,9 @@ static const char usage_list[] = "usage: espprov spiffs list [--json] [PARAMS] I
 static const char usage_extract[] =
     "usage: espprov spiffs extract [--force] [PARAMS] IMAGE DIR\n"
     "Writes every file below DIR (created if missing); names that would leave DIR are\n"
-    "refused; existing files are kept unless --force.\n" PARAM_HELP;
+    "refused; existing files are kept unless --force. Files get 0666 less the umask,\n"
+    "like cp; keys and files with a password (client.key.*, config.json, any private\n"
+    "key or JSON with a password) are 0600 whatever the umask.\n" PARAM_HELP;
 static const char usage_check[] =
     "usage: espprov spiffs check [PARAMS] IMAGE\n"
     "Prints one line per problem and exits 1 if there is any.\n" PARAM_HELP;

@@ -1,9 +1,15 @@
 /* espprov: git-style dispatch to one provision/cli/cmd_<name>.c per command. */
+#include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "provision/cli/cli.h"
 #include "provision/cli/cli_stubs.h"
@@ -66,8 +72,41 @@ static const struct cli_cmd *find_command(const char *name)
     return NULL;
 }
 
+/*
+ * espprov holds secrets in memory: the CA passphrase and key, WiFi and MQTT
+ * passwords, device keys. Before anything is read: no core file (a core of
+ * a crashed provision would carry them), and not dumpable, which also keeps
+ * other processes of the same user from ptrace and /proc/PID/mem. Done for
+ * every command, so none can forget it; debugging needs root from now on.
+ */
+static void *json_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+/* jansson frees without wiping, and a profile's JSON may hold a literal
+ * password, a device config file always does. */
+static void json_wipe_free(void *p)
+{
+    if (p != NULL) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void guard_memory(void)
+{
+    /* Set once, before any JSON is parsed: the library keeps the pair. */
+    json_set_alloc_funcs(json_malloc, json_wipe_free);
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        cli_warn("could not keep secrets out of core dumps: %s", strerror(errno));
+    }
+}
+
 int main(int argc, char **argv)
 {
+    guard_memory();
     struct cli_ctx ctx = {
         .stderr_tty = isatty(STDERR_FILENO) == 1,
         .stdin_tty = isatty(STDIN_FILENO) == 1,

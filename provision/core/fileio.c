@@ -195,6 +195,66 @@ int pv_file_write(const char *path, const void *data, size_t len, unsigned mode,
     return PV_OK;
 }
 
+int pv_file_stage(const char *path, const void *data, size_t len, unsigned mode,
+                  struct pv_staged *out, struct pv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *tmp = temp_name(path);
+    char *final = strdup(path);
+    if (tmp == NULL || final == NULL) {
+        free(tmp);
+        free(final);
+        return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+    }
+    int fd = mkstemp(tmp);
+    int e = fd < 0 ? errno : fill(fd, data, len, mode);
+    if (fd >= 0 && close(fd) != 0 && e == 0) {
+        e = errno;
+    }
+    if (e != 0) {
+        if (fd >= 0) {
+            unlink(tmp);
+        }
+        free(tmp);
+        free(final);
+        return fail_io(err, path, e);
+    }
+    out->tmp = tmp;
+    out->path = final;
+    return PV_OK;
+}
+
+int pv_file_commit(struct pv_staged *s, unsigned flags, struct pv_error *err)
+{
+    int e;
+    if (flags & PV_WRITE_EXCL) {
+        /* link() fails if the name exists: no check-then-write window. */
+        e = link(s->tmp, s->path) == 0 ? 0 : errno;
+        if (e == 0) {
+            unlink(s->tmp);
+        }
+    } else {
+        e = rename(s->tmp, s->path) == 0 ? 0 : errno;
+    }
+    if (e != 0) {
+        return fail_io(err, s->path, e);
+    }
+    sync_dir(s->path);
+    free(s->tmp);
+    s->tmp = NULL;
+    return PV_OK;
+}
+
+void pv_file_discard(struct pv_staged *s)
+{
+    if (s->tmp != NULL) {
+        unlink(s->tmp);
+    }
+    free(s->tmp);
+    free(s->path);
+    memset(s, 0, sizeof *s);
+}
+
 int pv_file_read(const char *path, size_t max, uint8_t **data, size_t *len, struct pv_error *err)
 {
     *data = NULL;

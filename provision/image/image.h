@@ -4,7 +4,7 @@
  * the profile's extra files, built with the profile's filesystem parameters;
  * and reading an identity back out of such an image.
  *
- * Owns: pv_image_build, pv_image_read_identity. May call: core, profile,
+ * Owns: pv_image_build, pv_image_read_identity, pv_image_file_is_secret. May call: core, profile,
  * pki (identity encoding), spiffsgen. No I/O: images are built in and read
  * from memory.
  * Errors: the core contract. An image holds the device key: free it with
@@ -13,6 +13,7 @@
 #ifndef ESPPROV_PROVISION_IMAGE_H
 #define ESPPROV_PROVISION_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,14 @@ int pv_image_build(const struct pv_profile *p, const struct pv_device *dev,
  * the rest around it). */
 int pv_image_read_identity(const struct pv_profile *p, const uint8_t *image, size_t size,
                            struct pv_identity *out, struct pv_error *err);
+
+/*
+ * True when a file from a device filesystem must be written to a host folder
+ * mode 0600: it holds a private key (PEM, or DER that decodes as one, plain
+ * or encrypted), it is JSON with a non-empty password, passphrase, token or
+ * similar credential (the device config file), or it has one of espprov's
+ * default key or config names (client.key.*, config.json).
+ */
+bool pv_image_file_is_secret(const char *name, const uint8_t *data, size_t len);
 
 #endif

@@ -14,7 +14,6 @@
 #include "provision/ledger/ledger_priv.h"
 
 static const char schema[] =
-    "PRAGMA application_id = 1162890311;\n" /* LEDGER_APPLICATION_ID */
     "CREATE TABLE attempts (\n"
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
     "  kind TEXT NOT NULL CHECK (kind IN ('provision', 'reset')),\n"
@@ -152,35 +151,25 @@ bool ledger_owner_alive(const struct pv_ledger *lg, const char *owner)
 
 /* ===== Open and close ================================================== */
 
-static int check_identity(struct pv_ledger *lg, const char *path, struct pv_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    int app_id = 0;
-    if (sqlite3_prepare_v2(lg->db, "PRAGMA application_id", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        app_id = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    if (app_id != LEDGER_APPLICATION_ID) {
-        return pv_error_set(err, PV_ERR_INVALID, "point the profile's \"ledger\" at its own file",
-                            "'%s' is an SQLite file but not an espprov ledger", path);
-    }
-    return PV_OK;
-}
+static const struct pv_db_kind kind = {
+    .what = "ledger",
+    .application_id = LEDGER_APPLICATION_ID,
+    .schema = schema,
+    .version = LEDGER_SCHEMA_VERSION,
+    .missing_hint = "nothing has been provisioned with this ledger yet, or the path is wrong",
+    .foreign_hint = "point the profile's \"ledger\" (or --ledger) at a file of its own",
+};
 
-int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err)
+static int open_ledger(const char *path, unsigned flags, struct pv_ledger **out,
+                       struct pv_error *err)
 {
     *out = NULL;
     struct pv_ledger *lg = calloc(1, sizeof *lg);
     if (lg == NULL) {
         return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     }
-    int rc = pv_db_open(path, schema, LEDGER_SCHEMA_VERSION, &lg->db, err);
-    if (rc == PV_OK) {
-        rc = check_identity(lg, path, err);
-    }
+    int rc = pv_db_open(path, &kind, flags, &lg->db, err);
     if (rc != PV_OK) {
-        pv_db_close(lg->db);
         free(lg);
         return rc;
     }
@@ -188,6 +177,16 @@ int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *er
     ledger_owner_self(lg->owner, sizeof lg->owner);
     *out = lg;
     return PV_OK;
+}
+
+int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err)
+{
+    return open_ledger(path, PV_DB_CREATE, out, err);
+}
+
+int pv_ledger_open_existing(const char *path, struct pv_ledger **out, struct pv_error *err)
+{
+    return open_ledger(path, 0, out, err);
 }
 
 void pv_ledger_close(struct pv_ledger *lg)

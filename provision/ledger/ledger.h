@@ -142,9 +142,13 @@ struct pv_ledger_row {
     char revoke_reason[128];
 };
 
-/* Opens or creates the ledger at `path` (mode 0600) and upgrades its schema.
- * Close with pv_ledger_close(). */
+/* Opens or creates the ledger at `path` (mode 0600). A file that is not an
+ * espprov ledger (another SQLite application, other tables, not SQLite) is
+ * refused with PV_ERR_INVALID and left untouched. Close with pv_ledger_close(). */
 int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err);
+/* The same for readers: never creates a file; PV_ERR_NOT_FOUND ("no ledger
+ * at PATH yet") when there is none or it is empty. */
+int pv_ledger_open_existing(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* Closes and frees; wipes the registered secrets from memory. NULL is a no-op. */
 void pv_ledger_close(struct pv_ledger *lg);
 /* Registers a secret (passphrase, password; copied, wiped on close) that

@@ -1,6 +1,7 @@
 /*
- * Ledger export: CSV (RFC 4180) and JSON, to a stream or atomically to a
- * file, with every column of an attempt (none of them is secret).
+ * Ledger export: CSV (RFC 4180, formula-looking cells defused) and JSON, to a
+ * stream or atomically to a file, with every column of an attempt (none of
+ * them is secret).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -95,13 +96,22 @@ static int64_t int_of(const struct pv_ledger_row *row, const struct column *c)
 
 /* ===== CSV ============================================================= */
 
+/*
+ * A spreadsheet runs a cell that starts with '=', '+', '-' or '@' (and some
+ * with a tab or CR first) as a formula, and device ids, ports and errors
+ * come from outside: such a cell gets a leading apostrophe, which spreadsheets
+ * show as text (OWASP's advice on CSV injection).
+ */
 static void csv_field(FILE *out, const char *s)
 {
+    const char *prefix = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL ? "'" : "";
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(prefix, out);
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    fputs(prefix, out);
     for (; *s; s++) {
         if (*s == '"') {
             fputc('"', out);

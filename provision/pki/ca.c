@@ -12,14 +12,28 @@
 
 #include "provision/pki/pki_priv.h"
 
-#define PEM_MAX        (256 * 1024)
-#define PASSPHRASE_MIN 8
+#define PEM_MAX (256 * 1024)
 
 static const char init_hint[] = "create the CA with 'espprov ca init -P PROFILE'";
 
+/* Folders `ca init` made, so a failed run can take them away again. */
+struct made_dirs {
+    char *path[16];
+    size_t n;
+};
+
+static void remove_made(struct made_dirs *m)
+{
+    while (m->n > 0) {
+        char *d = m->path[--m->n];
+        rmdir(d); /* only if still empty: never something another run put there */
+        free(d);
+    }
+}
+
 /* mkdir -p for the CA folder. It stays readable (0755) so a broker that drops
  * privileges can read the CA certificate and CRL; the key itself is 0600. */
-static int make_dirs(const char *file, struct pv_error *err)
+static int make_dirs(const char *file, struct made_dirs *made, struct pv_error *err)
 {
     char *path = strdup(file);
     if (path == NULL) {
@@ -32,7 +46,11 @@ static int make_dirs(const char *file, struct pv_error *err)
             if (*s == '/' || *s == '\0') {
                 char saved = *s;
                 *s = '\0';
-                if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+                if (mkdir(path, 0755) == 0) {
+                    if (made->n < sizeof made->path / sizeof made->path[0]) {
+                        made->path[made->n++] = strdup(path);
+                    }
+                } else if (errno != EEXIST) {
                     int e = errno;
                     pv_error_set(err, PV_ERR_IO, "check that the folder can be created",
                                  "cannot create folder '%s': %s", path, strerror(e));
@@ -50,23 +68,14 @@ static int make_dirs(const char *file, struct pv_error *err)
     return PV_OK;
 }
 
-static int pem_of(X509 *cert, EVP_PKEY *key, const char *pass, char **out, size_t *len,
-                  struct pv_error *err)
+static int cert_pem(X509 *cert, char **out, size_t *len, struct pv_error *err)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    int ok = b != NULL;
-    if (ok && cert != NULL) {
-        ok = PEM_write_bio_X509(b, cert);
-    }
-    if (ok && key != NULL) {
-        ok = PEM_write_bio_PKCS8PrivateKey(b, key, EVP_aes_256_cbc(), pass, (int)strlen(pass), NULL,
-                                           NULL);
-    }
     char *data = NULL;
-    long n = ok ? BIO_get_mem_data(b, &data) : 0;
-    if (!ok || n <= 0 || (*out = malloc((size_t)n)) == NULL) {
+    long n = b && PEM_write_bio_X509(b, cert) ? BIO_get_mem_data(b, &data) : 0;
+    if (n <= 0 || (*out = malloc((size_t)n)) == NULL) {
         BIO_free(b);
-        return pv_ossl_error(err, PV_ERR_CRYPTO, NULL, "cannot encode the CA");
+        return pv_ossl_error(err, PV_ERR_CRYPTO, NULL, "cannot encode the CA certificate");
     }
     memcpy(*out, data, (size_t)n);
     *len = (size_t)n;
@@ -113,65 +122,121 @@ static void fingerprint(const X509 *x, char out[65])
     }
 }
 
+/* True when `path` exists and is not an empty file (what `ca init` left
+ * behind on a full disk before it was all or nothing). */
+static bool exists_with_content(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0);
+}
+
+/* SQLite's files beside a temporary record (a journal a failed first
+ * transaction may leave; WAL files are gone after a clean close). */
+static void discard_record(const struct pv_staged *s)
+{
+    static const char *const sidecars[] = {"-journal", "-wal", "-shm"};
+    for (size_t i = 0; s->tmp != NULL && i < 3; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s%s", s->tmp, sidecars[i]) >= 0) {
+            unlink(path);
+            free(path);
+        }
+    }
+}
+
+/* The issuance record built under a temporary name, stamped with the CA. */
+static int stage_record(const struct pv_profile *p, X509 *cert, struct pv_staged *out,
+                        struct pv_error *err)
+{
+    if (pv_file_stage(p->ca.db, NULL, 0, 0600, out, err) != PV_OK) {
+        return err->code;
+    }
+    char sha[65];
+    fingerprint(cert, sha);
+    struct issued_db *db = NULL;
+    int rc = pv_issued_open(out->tmp, sha, true, &db, err);
+    pv_issued_close(db); /* checkpoints: the file is complete and synced */
+    if (rc != PV_OK) {
+        /* The temporary name means nothing to the user; the reason does. */
+        char why[sizeof err->msg];
+        const char *colon = strrchr(err->msg, ':');
+        snprintf(why, sizeof why, "%s", colon ? colon + 2 : err->msg);
+        pv_error_set(err, rc,
+                     "check the space and permissions of that folder, then run 'ca init' again",
+                     "cannot create the issuance record '%s': %s", p->ca.db, why);
+    }
+    return rc;
+}
+
 int pv_ca_create(const struct pv_profile *p, const char *passphrase, struct pv_error *err)
 {
     pv_error_clear(err);
     struct stat st;
-    const char *existing = stat(p->ca.key, &st) == 0    ? p->ca.key
-                           : stat(p->ca.cert, &st) == 0 ? p->ca.cert
-                           : stat(p->ca.db, &st) == 0   ? p->ca.db
-                                                        : NULL;
+    const char *existing = stat(p->ca.key, &st) == 0       ? p->ca.key
+                           : stat(p->ca.cert, &st) == 0    ? p->ca.cert
+                           : exists_with_content(p->ca.db) ? p->ca.db
+                                                           : NULL;
     if (existing != NULL) {
         return pv_error_set(err, PV_ERR_EXISTS,
                             "a CA exists already; move its files away to start a new one",
                             "refusing to overwrite '%s'", existing);
     }
-    if (passphrase == NULL || strlen(passphrase) < PASSPHRASE_MIN) {
-        return pv_error_set(err, PV_ERR_INVALID, NULL,
-                            "the CA passphrase must have at least %d characters", PASSPHRASE_MIN);
+    if (pv_ca_passphrase_check(passphrase, err) != PV_OK) {
+        return err->code;
     }
-    if (make_dirs(p->ca.key, err) != PV_OK || make_dirs(p->ca.cert, err) != PV_OK ||
-        make_dirs(p->ca.db, err) != PV_OK) {
+    struct made_dirs made = {0};
+    if (make_dirs(p->ca.key, &made, err) != PV_OK || make_dirs(p->ca.cert, &made, err) != PV_OK ||
+        make_dirs(p->ca.db, &made, err) != PV_OK) {
+        remove_made(&made);
         return err->code;
     }
     EVP_PKEY *key = pv_keygen(p->ca.key_type, err);
     X509 *cert = key ? build_ca_cert(p, key, err) : NULL;
-    char *key_pem = NULL, *cert_pem = NULL;
-    size_t key_len = 0, cert_len = 0;
+    char *key_pem = NULL, *crt_pem = NULL;
+    size_t key_len = 0, crt_len = 0;
+    struct pv_staged staged[3] = {{0}};
     int rc = cert ? PV_OK : err->code;
     if (rc == PV_OK) {
-        rc = pem_of(NULL, key, passphrase, &key_pem, &key_len, err);
+        rc = pv_ca_key_encrypt(key, passphrase, &key_pem, &key_len, err);
     }
     if (rc == PV_OK) {
-        rc = pem_of(cert, NULL, NULL, &cert_pem, &cert_len, err);
+        rc = cert_pem(cert, &crt_pem, &crt_len, err);
     }
-    bool wrote_key = false, wrote_cert = false;
+    /* Everything complete under temporary names first ... */
     if (rc == PV_OK) {
-        rc = pv_file_write(p->ca.key, key_pem, key_len, 0600, PV_WRITE_EXCL, err);
-        wrote_key = rc == PV_OK;
-    }
-    if (rc == PV_OK) {
-        rc = pv_file_write(p->ca.cert, cert_pem, cert_len, 0644, PV_WRITE_EXCL, err);
-        wrote_cert = rc == PV_OK;
+        rc = pv_file_stage(p->ca.key, key_pem, key_len, 0600, &staged[0], err);
     }
     if (rc == PV_OK) {
-        char sha[65];
-        fingerprint(cert, sha);
-        struct issued_db *db;
-        rc = pv_issued_open(p->ca.db, sha, true, &db, err);
-        pv_issued_close(rc == PV_OK ? db : NULL);
+        rc = pv_file_stage(p->ca.cert, crt_pem, crt_len, 0644, &staged[1], err);
+    }
+    if (rc == PV_OK) {
+        rc = stage_record(p, cert, &staged[2], err);
+    }
+    /* ... then named; an empty ca.db left by an older espprov makes way. */
+    if (rc == PV_OK && !exists_with_content(p->ca.db)) {
+        unlink(p->ca.db);
+    }
+    size_t named = 0;
+    while (rc == PV_OK && named < 3) {
+        rc = pv_file_commit(&staged[named], PV_WRITE_EXCL, err);
+        named += rc == PV_OK;
+    }
+    /* All or nothing: a key without its certificate is no CA. */
+    while (rc != PV_OK && named > 0) {
+        unlink(staged[--named].path);
+    }
+    discard_record(&staged[2]);
+    for (size_t i = 0; i < 3; i++) {
+        pv_file_discard(&staged[i]);
     }
     if (rc != PV_OK) {
-        /* All or nothing: a key without its certificate is no CA. */
-        if (wrote_cert) {
-            unlink(p->ca.cert);
-        }
-        if (wrote_key) {
-            unlink(p->ca.key);
-        }
+        remove_made(&made);
     }
-    free(cert_pem);
-    free(key_pem);
+    for (size_t i = 0; i < made.n; i++) {
+        free(made.path[i]);
+    }
+    free(crt_pem);
+    pv_secret_free(key_pem, key_len);
     X509_free(cert);
     EVP_PKEY_free(key);
     return rc;
@@ -235,19 +300,6 @@ int pv_ca_cert_read(const struct pv_profile *p, uint8_t **der, size_t *len, stru
     return PV_OK;
 }
 
-static int pass_cb(char *buf, int size, int rwflag, void *user)
-{
-    (void)rwflag;
-    const char *pass = user;
-    /* Returning -1 also keeps OpenSSL from prompting on the terminal itself. */
-    if (pass == NULL || (int)strlen(pass) >= size) {
-        return -1;
-    }
-    size_t n = strlen(pass);
-    memcpy(buf, pass, n);
-    return (int)n;
-}
-
 static int read_key(const struct pv_profile *p, const char *passphrase, EVP_PKEY **out,
                     struct pv_error *err)
 {
@@ -256,26 +308,9 @@ static int read_key(const struct pv_profile *p, const char *passphrase, EVP_PKEY
     if (pv_file_read(p->ca.key, PEM_MAX, &data, &len, err) != PV_OK) {
         return pv_error_prefix(err, "CA key");
     }
-    bool encrypted = strstr((const char *)data, "ENCRYPTED") != NULL;
-    BIO *b = BIO_new_mem_buf(data, (int)len);
-    *out = b ? PEM_read_bio_PrivateKey(b, NULL, pass_cb, (void *)(uintptr_t)passphrase) : NULL;
-    BIO_free(b);
+    int rc = pv_ca_key_decrypt(p->ca.key, data, len, passphrase, out, err);
     pv_secret_free(data, len);
-    if (*out != NULL) {
-        return PV_OK;
-    }
-    ERR_clear_error();
-    if (encrypted && passphrase == NULL) {
-        return pv_error_set(err, PV_ERR_CRYPTO, "give the CA passphrase",
-                            "the CA key '%s' is encrypted and no passphrase was given", p->ca.key);
-    }
-    if (encrypted) {
-        return pv_error_set(err, PV_ERR_CRYPTO,
-                            "check the passphrase (if it is right, the key file is damaged)",
-                            "could not decrypt the CA key: wrong passphrase");
-    }
-    return pv_error_set(err, PV_ERR_INVALID, "check .ca.key in the profile",
-                        "'%s' is not a PEM private key", p->ca.key);
+    return rc;
 }
 
 static int check_ca_cert(const struct pv_profile *p, X509 *x, struct pv_error *err)
@@ -384,4 +419,81 @@ void pv_ca_cert_der(const struct pv_ca *ca, const uint8_t **der, size_t *len)
 {
     *der = ca->cert_der;
     *len = ca->cert_der_len;
+}
+
+/* Same key: both private halves encode to the same PKCS#8 DER. */
+static bool same_key(EVP_PKEY *a, EVP_PKEY *b)
+{
+    unsigned char *da = NULL, *db = NULL;
+    int na = i2d_PrivateKey(a, &da), nb = i2d_PrivateKey(b, &db);
+    bool same = na > 0 && na == nb && CRYPTO_memcmp(da, db, (size_t)na) == 0;
+    if (na > 0) {
+        OPENSSL_clear_free(da, (size_t)na);
+    }
+    if (nb > 0) {
+        OPENSSL_clear_free(db, (size_t)nb);
+    }
+    return same;
+}
+
+/* Reads the staged file back from the disk and decrypts it. */
+static int verify_staged(const struct pv_staged *s, const char *pass, EVP_PKEY *want,
+                         struct pv_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    EVP_PKEY *back = NULL;
+    int rc = pv_file_read(s->tmp, PEM_MAX, &data, &len, err);
+    if (rc == PV_OK) {
+        rc = pv_ca_key_decrypt(s->tmp, data, len, pass, &back, err);
+    }
+    if (rc == PV_OK && !same_key(want, back)) {
+        rc = pv_error_set(err, PV_ERR_CRYPTO, NULL, "the re-encrypted key read back differs");
+    }
+    pv_secret_free(data, len);
+    EVP_PKEY_free(back);
+    return rc == PV_OK ? PV_OK
+                       : pv_error_prefix(err, "the new key file did not verify; '%s' is unchanged",
+                                         s->path);
+}
+
+int pv_ca_passwd(const struct pv_profile *p, const char *old_pass, const char *new_pass,
+                 struct pv_error *err)
+{
+    pv_error_clear(err);
+    if (pv_ca_passphrase_check(new_pass, err) != PV_OK) {
+        return err->code;
+    }
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    char *pem = NULL;
+    size_t len = 0;
+    struct pv_staged staged = {0};
+    int rc = read_cert(p->ca.cert, &cert, err);
+    if (rc == PV_OK) {
+        rc = read_key(p, old_pass, &key, err);
+    }
+    if (rc == PV_OK && X509_check_private_key(cert, key) != 1) {
+        ERR_clear_error();
+        rc = pv_error_set(err, PV_ERR_INVALID, "check that .ca.cert and .ca.key name one CA",
+                          "the CA certificate '%s' and the key '%s' do not match", p->ca.cert,
+                          p->ca.key);
+    }
+    if (rc == PV_OK) {
+        rc = pv_ca_key_encrypt(key, new_pass, &pem, &len, err);
+    }
+    if (rc == PV_OK) {
+        rc = pv_file_stage(p->ca.key, pem, len, 0600, &staged, err);
+    }
+    if (rc == PV_OK) {
+        rc = verify_staged(&staged, new_pass, key, err);
+    }
+    if (rc == PV_OK) {
+        rc = pv_file_commit(&staged, 0, err);
+    }
+    pv_file_discard(&staged);
+    pv_secret_free(pem, len);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return rc;
 }

@@ -18,6 +18,7 @@
 #include "provision/pki/pki_priv.h"
 
 #define SCHEMA_VERSION 1
+#define APPLICATION_ID 0x45504341 /* "EPCA"; the ledger is "EPLG" */
 
 static const char schema[] = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                              "CREATE TABLE issued ("
@@ -74,22 +75,25 @@ static int meta_set(struct issued_db *d, const char *key, const char *value)
     return rc;
 }
 
+static const struct pv_db_kind kind = {
+    .what = "issuance record",
+    .application_id = APPLICATION_ID,
+    .schema = schema,
+    .version = SCHEMA_VERSION,
+    .missing_hint = "create the CA with 'espprov ca init', or set .ca.db in the profile",
+    .foreign_hint = "point .ca.db in the profile at a file of its own",
+};
+
 int pv_issued_open(const char *path, const char *ca_sha256, bool create, struct issued_db **out,
                    struct pv_error *err)
 {
     *out = NULL;
-    struct stat st;
-    if (!create && stat(path, &st) != 0) {
-        return pv_error_set(err, PV_ERR_NOT_FOUND,
-                            "create the CA with 'espprov ca init', or set .ca.db in the profile",
-                            "no issuance record at '%s'", path);
-    }
     struct issued_db *d = calloc(1, sizeof *d);
     if (d == NULL) {
         return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     }
     pthread_mutex_init(&d->lock, NULL);
-    if (pv_db_open(path, schema, SCHEMA_VERSION, &d->db, err) != PV_OK) {
+    if (pv_db_open(path, &kind, create ? PV_DB_CREATE : 0, &d->db, err) != PV_OK) {
         pthread_mutex_destroy(&d->lock);
         free(d);
         return pv_error_prefix(err, "issuance record");

@@ -27,12 +27,32 @@
 struct pv_ca; /* opaque: CA certificate + key + issuance record, thread-safe */
 
 /*
- * `ca init`: creates the CA key (profile ca.key_type, encrypted with
- * `passphrase`, AES-256 PKCS#8 PEM, mode 0600), its self-signed certificate
- * and an empty issuance record. Refuses (PV_ERR_EXISTS) when the key or the
- * certificate exists. Creates the CA folder (0755) if missing.
+ * `ca init`: creates the CA key (profile ca.key_type; PKCS#8 PEM, mode 0600,
+ * encrypted with `passphrase` through scrypt and AES-256-CBC), its
+ * self-signed certificate and an empty issuance record. All or nothing: the
+ * three are written as temporary files and only then given their names; on
+ * any failure nothing this call made is left (files or folders). Refuses
+ * (PV_ERR_EXISTS) when the key, the certificate or a non-empty record
+ * exists, and a passphrase pv_ca_passphrase_check refuses. Creates the CA
+ * folder (0755) if missing.
  */
 int pv_ca_create(const struct pv_profile *p, const char *passphrase, struct pv_error *err);
+/*
+ * `ca passwd`: re-encrypts the CA key with `new_pass` and the current KDF.
+ * The key must decrypt with `old_pass` and match the CA certificate. The new
+ * file is written next to the old one, read back, decrypted with `new_pass`
+ * and compared with the key; only then does it replace the old file (one
+ * rename). On any failure the old file is left as it was.
+ */
+int pv_ca_passwd(const struct pv_profile *p, const char *old_pass, const char *new_pass,
+                 struct pv_error *err);
+/* PV_OK when `pass` may protect a new CA key: at least 12 characters, at
+ * least 6 different ones; else PV_ERR_INVALID (the text never quotes it). */
+int pv_ca_passphrase_check(const char *pass, struct pv_error *err);
+/* Names how the CA key file is protected ("scrypt (N=32768, r=7, p=4)",
+ * "PBKDF2-hmacWithSHA256, 2048 iterations", "not encrypted") into out;
+ * returns true when that is weaker than what `ca init` writes today. */
+bool pv_ca_key_kdf(const struct pv_profile *p, char *out, size_t cap);
 /* True when the CA key file is an encrypted PEM (a passphrase is needed). */
 bool pv_ca_key_is_encrypted(const struct pv_profile *p);
 /*

@@ -54,6 +54,17 @@ struct pv_ca {
     struct issued_db *db;
 };
 
+/* ===== The CA key file (cakey.c) ===================================== */
+
+/* PEM "ENCRYPTED PRIVATE KEY": PKCS#8, PBES2 with scrypt and AES-256-CBC.
+ * *pem is malloc'd; free with pv_secret_free. */
+int pv_ca_key_encrypt(EVP_PKEY *key, const char *pass, char **pem, size_t *len,
+                      struct pv_error *err);
+/* Any PEM private key OpenSSL reads (every PKCS#8 KDF, legacy PEM, clear);
+ * `pass` may be NULL for a clear key; `path` is for messages. */
+int pv_ca_key_decrypt(const char *path, const uint8_t *data, size_t len, const char *pass,
+                      EVP_PKEY **out, struct pv_error *err);
+
 /* ===== Helpers (pki_util.c) =========================================== */
 
 /* Sets err to "<what>: <first OpenSSL reason>" and clears the error queue. */

@@ -265,7 +265,7 @@ int pv_profile_load(const char *path, unsigned flags, const struct pv_env *env,
     }
     char *real = realpath(path, NULL);
     if (real == NULL) {
-        free(data);
+        pv_secret_free(data, len); /* a profile may hold a literal password */
         return pv_error_set(err, PV_ERR_IO, NULL, "cannot resolve '%s': %s", path, strerror(errno));
     }
     char *slash = strrchr(real, '/');
@@ -276,7 +276,7 @@ int pv_profile_load(const char *path, unsigned flags, const struct pv_env *env,
     }
     int rc = pv_profile_parse((const char *)data, len, real, path, flags, env, out, err);
     free(real);
-    free(data);
+    pv_secret_free(data, len);
     return rc;
 }
 

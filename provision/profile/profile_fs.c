@@ -1,5 +1,4 @@
 /* Profile loader, filesystem side: presets, geometry, file names, host files, regions. */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -51,10 +50,9 @@ int pv_fs_name_check(struct pctx *c, const char *path, const char *name)
         return perr(c, path, "\"%.40s\" is not a device file name (starts with '/', 2-%zu bytes)",
                     name, max);
     }
-    for (const char *s = name; *s; s++) {
-        if ((unsigned char)*s < 0x20) {
-            return perr(c, path, "file name contains a control character");
-        }
+    struct pv_error why;
+    if (pv_devname_check(name, &why) != PV_OK) {
+        return perr(c, path, "%s", why.msg);
     }
     const struct pv_profile *p = c->p;
     const char *taken[] = {p->paths.ca, p->paths.cert, p->paths.key, p->paths.config};
@@ -100,49 +98,17 @@ static int add_fs_file(struct pctx *c, const char *path, const char *name, char 
     return pv_fs_name_check(c, path, name);
 }
 
-static int walk_dir(struct pctx *c, const char *path, const char *host, const char *prefix,
-                    int depth)
+struct walked {
+    struct pctx *c;
+    bool added_failed; /* its message already names the profile key */
+};
+
+static int add_walked(void *user, const char *host, const char *name, struct pv_error *err)
 {
-    if (depth > FS_DIR_DEPTH) {
-        return perr(c, path, "folders nested deeper than %d levels under '%s'", FS_DIR_DEPTH, host);
-    }
-    DIR *d = opendir(host);
-    if (d == NULL) {
-        return perr(c, path, "cannot open folder '%s': %s", host, strerror(errno));
-    }
-    int rc = PV_OK;
-    struct dirent *de;
-    while (rc == PV_OK && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue; /* ., .., and hidden files such as .DS_Store */
-        }
-        size_t hl = strlen(host) + strlen(de->d_name) + 2;
-        size_t nl = strlen(prefix) + strlen(de->d_name) + 2;
-        char *child = malloc(hl);
-        char *name = malloc(nl);
-        if (child == NULL || name == NULL) {
-            free(child);
-            free(name);
-            rc = pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
-            break;
-        }
-        snprintf(child, hl, "%s/%s", host, de->d_name);
-        snprintf(name, nl, "%s/%s", prefix, de->d_name);
-        struct stat st;
-        if (stat(child, &st) != 0) {
-            rc = perr(c, path, "cannot read '%s': %s", child, strerror(errno));
-            free(child);
-        } else if (S_ISDIR(st.st_mode)) {
-            rc = walk_dir(c, path, child, name, depth + 1);
-            free(child);
-        } else if (S_ISREG(st.st_mode)) {
-            rc = add_fs_file(c, path, name, child);
-        } else {
-            free(child);
-        }
-        free(name);
-    }
-    closedir(d);
+    (void)err; /* the same record as w->c->err */
+    struct walked *w = user;
+    int rc = add_fs_file(w->c, ".filesystem.dir", name, strdup(host));
+    w->added_failed = rc != PV_OK;
     return rc;
 }
 
@@ -180,8 +146,13 @@ int pv_profile_parse_fs_files(struct pctx *c, json_t *root)
     }
     if (dir != NULL && !(c->flags & PV_PROFILE_NO_FILES)) {
         char *abs = pctx_abs_path(c, dir);
-        int rc = abs ? walk_dir(c, ".filesystem.dir", abs, "", 0)
+        /* Hidden files (.DS_Store, editor droppings) stay out, as documented. */
+        struct walked w = {c, false};
+        int rc = abs ? pv_dir_walk(abs, PV_WALK_SKIP_HIDDEN, FS_DIR_DEPTH, add_walked, &w, c->err)
                      : pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
+        if (rc != PV_OK && !w.added_failed) {
+            pv_error_prefix(c->err, ".filesystem.dir");
+        }
         free(abs);
         if (rc != PV_OK) {
             free(dir);

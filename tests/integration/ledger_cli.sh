@@ -105,4 +105,43 @@ assert "reading did not create it" [ ! -e "$T_TMP/none.db" ]
 printf 'not a database, just text that is long enough to not be a header' >"$T_TMP/junk.db"
 check_fails "a file that is not a ledger" 1 "$ESPPROV" ledger list --ledger "$T_TMP/junk.db"
 
+# --- text in the file reaches a terminal or a spreadsheet defused ---------
+# A ledger written by something else (or edited) may hold anything.
+cp "$db" "$T_TMP/edited.db"
+sqlite3 "$T_TMP/edited.db" "UPDATE attempts SET device_id = 'dev' || char(27) || '[2J', \
+    port = '/dev/tty' || char(13) || 'X', error = 'boom' || char(27) || ']0;title' || char(7) \
+    || char(8238) WHERE id = 2; UPDATE attempts SET device_id = '=cmd|calc' WHERE id = 3;"
+check "list an edited ledger" "$ESPPROV" ledger list --ledger "$T_TMP/edited.db"
+assert "no raw control byte in list" \
+    [ "$(tr -dc '\000-\011\013-\037\177' <"$T_TMP/out" | wc -c)" -eq 0 ]
+check "show it" "$ESPPROV" ledger show --ledger "$T_TMP/edited.db" "#2"
+assert "no raw control byte in show" \
+    [ "$(tr -dc '\000-\011\013-\037\177' <"$T_TMP/out" | wc -c)" -eq 0 ]
+check "csv export of it" "$ESPPROV" ledger export --ledger "$T_TMP/edited.db" --csv
+assert "a formula-looking cell gets an apostrophe" grep -qF ",'=cmd|calc," "$T_TMP/out"
+assert "no cell starts a formula" [ "$(grep -c ',[=+@-]' "$T_TMP/out")" -eq 0 ]
+
+# --- another program's SQLite file is refused and left as it was ----------
+sqlite3 "$T_TMP/other.db" "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');"
+sum=$(sha256sum <"$T_TMP/other.db")
+check_fails "ledger list refuses another program's database" 1 \
+    "$ESPPROV" ledger list --ledger "$T_TMP/other.db"
+assert "saying it is not a ledger and was not touched" \
+    grep -q "other.db' is an SQLite file with tables espprov does not make (notes), not an \
+espprov ledger; it was left untouched" "$T_TMP/err"
+check_fails "ledger export refuses it too" 1 "$ESPPROV" ledger export --csv --ledger "$T_TMP/other.db"
+assert "it is byte for byte as it was" [ "$(sha256sum <"$T_TMP/other.db")" = "$sum" ]
+assert "no tables were added" [ "$(sqlite3 "$T_TMP/other.db" .tables)" = notes ]
+assert "no WAL or journal beside it" \
+    [ ! -e "$T_TMP/other.db-wal" ] && [ ! -e "$T_TMP/other.db-shm" ]
+sqlite3 "$T_TMP/app.db" "PRAGMA application_id=1; CREATE TABLE t (x); PRAGMA user_version=1;"
+sum=$(sha256sum <"$T_TMP/app.db")
+check_fails "a file with another application id" 1 "$ESPPROV" ledger list --ledger "$T_TMP/app.db"
+assert "names the id" grep -q "application id 0x00000001" "$T_TMP/err"
+assert "and leaves it alone" [ "$(sha256sum <"$T_TMP/app.db")" = "$sum" ]
+: >"$T_TMP/empty.db"
+check_fails "an empty file is no ledger yet" 1 "$ESPPROV" ledger list --ledger "$T_TMP/empty.db"
+assert "says so" grep -q "no ledger at '.*empty.db' yet (the file is empty)" "$T_TMP/err"
+assert "and it stays empty" [ ! -s "$T_TMP/empty.db" ]
+
 finish

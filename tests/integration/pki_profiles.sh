@@ -20,8 +20,11 @@ check "demo: ca init" "$ESPPROV" ca init -P demo.json
 check "demo: image" "$ESPPROV" image -P demo.json --mac 24:0a:c4:00:00:01 -o demo.bin
 check "demo: list image" "$ESPPROV" spiffs list demo.bin
 assert "demo image has PEM files" grep -q '/client.key.pem' "$T_TMP/out"
-check "demo: extract" "$ESPPROV" spiffs extract demo.bin demo-files
+check "demo: extract (umask 022)" sh -c "umask 022 && '$ESPPROV' spiffs extract demo.bin demo-files"
 assert "demo key is PEM PKCS#8" grep -q 'BEGIN PRIVATE KEY' demo-files/client.key.pem
+assert "demo key extracted 0600" [ "$(stat -c %a demo-files/client.key.pem)" = 600 ]
+assert "demo config (WiFi password) extracted 0600" [ "$(stat -c %a demo-files/config.json)" = 600 ]
+assert "demo certificate extracted 0644" [ "$(stat -c %a demo-files/client.crt.pem)" = 644 ]
 assert "demo image is 0x160000 bytes" test "$(stat -c %s demo.bin)" -eq $((0x160000))
 
 check "esp8266: ca init" "$ESPPROV" ca init -P esp8266-arduino.json
@@ -31,7 +34,11 @@ check "esp8266: list image" "$ESPPROV" spiffs list e8266.bin
 for name in /rootCA_certificate.der /esp8266-cli.crt.der /esp8266-cli.key.der /config.json; do
     assert "esp8266 image holds $name" grep -q " $name\$" "$T_TMP/out"
 done
-check "esp8266: extract" "$ESPPROV" spiffs extract e8266.bin e8266-files
+check "esp8266: extract under umask 077" \
+    sh -c "umask 077 && '$ESPPROV' spiffs extract e8266.bin e8266-files"
+assert "esp8266 key (custom name, DER) 0600" [ "$(stat -c %a e8266-files/esp8266-cli.key.der)" = 600 ]
+assert "esp8266 certificate 0600 under umask 077" \
+    [ "$(stat -c %a e8266-files/esp8266-cli.crt.der)" = 600 ]
 check "esp8266: certificate verifies" openssl verify -CAfile ca/ca.crt.pem -purpose sslclient \
     <(openssl x509 -inform der -in e8266-files/esp8266-cli.crt.der)
 check "esp8266: never expires" sh -c "openssl x509 -inform der -in \

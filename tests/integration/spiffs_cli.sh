@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # espprov spiffs build/list/extract/check through the real binary.
 . "$(dirname "$0")/../lib.sh"
+profiles=$(cd "$(dirname "$0")/../../profiles" && pwd)
 mkdir -p "$T_TMP/w" && cd "$T_TMP/w" || exit 1
 
 mkdir -p in/certs in/deep/er
@@ -110,7 +111,12 @@ check_fails "bad size" 2 "$ESPPROV" spiffs build --preset esp-idf --size 12Q -o 
 mkdir -p special && mkfifo special/fifo
 check_fails "refuses a FIFO" 1 "$ESPPROV" spiffs build --preset esp-idf --size 64K -o y.bin \
     special
-assert "names it" grep -q "special/fifo' is not a regular file" "$T_TMP/err"
+assert "names it" grep -q "special/fifo' is a FIFO" "$T_TMP/err"
+rm special/fifo && mkfifo fifo2 && ln -s ../fifo2 special/fifo-link
+check_fails "refuses a symlink to a FIFO" 1 "$ESPPROV" spiffs build --preset esp-idf --size 64K \
+    -o y.bin special
+assert "names the link" grep -q "special/fifo-link' is a symlink to a FIFO" "$T_TMP/err"
+rm special/fifo-link
 mkdir -p links && ln -s ../in/hello.txt links/file-link && ln -s ../in links/dir-link
 check_fails "refuses a symlinked folder" 1 "$ESPPROV" spiffs build --preset esp-idf \
     --size 64K -o y.bin links
@@ -120,13 +126,33 @@ check "follows a symlink to a file" "$ESPPROV" spiffs build --preset esp-idf --s
 check "lists it" "$ESPPROV" spiffs list links.bin
 assert "with the file's size" grep -q '15  /file-link' "$T_TMP/out"
 
-# ----- extract stays inside its folder
-check "names are opaque to SPIFFS" "$ESPPROV" spiffs build --preset esp-idf --size 64K \
-    -o evil.bin in/hello.txt=/../escaped in/empty=/ok/file in/empty=/a//b
+# ----- names that would leave a folder: refused going in and coming out
+for bad in /../x //etc/x /a/./b /a/ "$(printf '/\033[31mred')"; do
+    check_fails "build refuses the name '$bad'" 1 "$ESPPROV" spiffs build --preset esp-idf \
+        --size 64K -o y.bin "in/hello.txt=$bad"
+done
+check_fails "build refuses '..' (it was accepted once)" 1 "$ESPPROV" spiffs build \
+    --preset esp-idf --size 64K -o y.bin in/hello.txt=/../x
+assert "naming the name and the source" grep -q "'in/hello.txt': '/../x' has an empty" \
+    "$T_TMP/err"
+assert "no image from a refused name" [ ! -e y.bin ]
+# An image from elsewhere can still hold such names: make one by patching
+# names of the same length in a valid image (SPIFFS has no name checksum).
+check "a valid image to patch" "$ESPPROV" spiffs build --preset esp-idf --size 64K \
+    -o evil.bin in/hello.txt=/xx/escaped in/empty=/ok/file in/empty=/a/xb \
+    in/empty=/AAAAAred
+perl -0777 -pi -e 's{/xx/escaped}{/../escaped}; s{/a/xb}{/a//b}; s{/AAAAAred}{/\e[31mred}' \
+    evil.bin
+check "list an image with a control character in a name" "$ESPPROV" spiffs list evil.bin
+assert "the name is shown escaped" grep -qF '/\x1b[31mred' "$T_TMP/out"
+assert "no raw escape byte reaches the terminal" [ "$(tr -dc '\033' <"$T_TMP/out" | wc -c)" -eq 0 ]
 mkdir -p target
 check_fails "extract refuses escaping names" 1 "$ESPPROV" spiffs extract evil.bin target
-assert "reports the '..' name" grep -q "'/../escaped' has an empty, '.' or '..' component" \
+assert "reports the '..' name" grep -q "'/../escaped' has an empty, '.' or '..' part" \
     "$T_TMP/err"
+assert "reports the control character, escaped" grep -qF "'/\x1b[31mred' contains a control" \
+    "$T_TMP/err"
+assert "no raw escape byte in the errors" [ "$(tr -dc '\033' <"$T_TMP/err" | wc -c)" -eq 0 ]
 assert "reports the empty component" grep -q "'/a//b' has an empty" "$T_TMP/err"
 assert "nothing escaped" [ ! -e escaped ]
 assert "the safe file was extracted" [ -f target/ok/file ]
@@ -139,6 +165,54 @@ assert "suggests --force" grep -q 'hint: use --force' "$T_TMP/err"
 echo changed >out/hello.txt
 check "extract --force replaces them" "$ESPPROV" spiffs extract --force img.bin out
 assert "with the image's content" cmp -s in/hello.txt out/hello.txt
+
+# ----- extracted files: the umask like cp, secrets 0600 whatever the umask
+mkdir -p sec
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out sec/device.pem 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -outform der -in sec/device.pem -out sec/k.der
+printf '{"v":1,"wifi":{"ssid":"lab","password":"hunter2-hunter2"}}' >sec/settings.json
+printf '{"v":1,"wifi":{"ssid":"lab","password":""}}' >sec/open.json
+printf 'plain\n' >sec/readme.txt
+check "an image with keys and passwords" "$ESPPROV" spiffs build --preset esp-idf --size 64K \
+    -o sec.bin sec
+mode_of() { stat -c %a "$1"; }
+check "extract under umask 022" sh -c "umask 022 && '$ESPPROV' spiffs extract sec.bin x022"
+assert "PEM key 0600" [ "$(mode_of x022/device.pem)" = 600 ]
+assert "DER key 0600 (by content)" [ "$(mode_of x022/k.der)" = 600 ]
+assert "JSON with a password 0600" [ "$(mode_of x022/settings.json)" = 600 ]
+assert "JSON without one 0644" [ "$(mode_of x022/open.json)" = 644 ]
+assert "plain file 0644" [ "$(mode_of x022/readme.txt)" = 644 ]
+check "extract under umask 077" sh -c "umask 077 && '$ESPPROV' spiffs extract sec.bin x077"
+assert "plain file 0600 under umask 077" [ "$(mode_of x077/readme.txt)" = 600 ]
+assert "key 0600 under umask 077" [ "$(mode_of x077/device.pem)" = 600 ]
+check "extract under umask 0277" sh -c "umask 0277 && '$ESPPROV' spiffs extract sec.bin x277"
+assert "a key stays readable by its owner (0600)" [ "$(mode_of x277/device.pem)" = 600 ]
+assert "plain file follows the umask (0400)" [ "$(mode_of x277/readme.txt)" = 400 ]
+check "extract under umask 002" sh -c "umask 002 && '$ESPPROV' spiffs extract sec.bin x002"
+assert "plain file 0664 under umask 002" [ "$(mode_of x002/readme.txt)" = 664 ]
+assert "password file still 0600" [ "$(mode_of x002/settings.json)" = 600 ]
+
+# ----- a profile's filesystem.dir takes and refuses what spiffs build does
+mkdir -p prof && cp "$profiles/demo.json" prof/ && ln -s "$profiles/firmware" prof/firmware
+mkdir -p prof/data/sub && printf 'x' >prof/data/sub/a.txt
+sed -i 's|"size": "0x160000" }|"size": "0x160000", "dir": "data" }|' prof/demo.json
+export ESPPROV_DEMO_CA_PASS=unused-here ESPPROV_DEMO_WIFI_PASS=unused-here
+check "filesystem.dir with plain files" "$ESPPROV" profile check -P prof/demo.json
+mkfifo prof/data/sub/pipe
+check_fails "filesystem.dir refuses a FIFO" 1 "$ESPPROV" profile check -P prof/demo.json
+assert "naming it" grep -q "data/sub/pipe' is a FIFO" "$T_TMP/err"
+assert "and the profile key" grep -q '\.filesystem\.dir' "$T_TMP/err"
+check_fails "spiffs build refuses the same folder" 1 "$ESPPROV" spiffs build --preset esp-idf \
+    --size 64K -o y.bin prof/data
+assert "with the same words" grep -q "data/sub/pipe' is a FIFO" "$T_TMP/err"
+rm prof/data/sub/pipe && mkfifo prof/pipe2 && ln -s ../../pipe2 prof/data/sub/link
+check_fails "filesystem.dir refuses a symlink to a FIFO" 1 "$ESPPROV" profile check \
+    -P prof/demo.json
+assert "naming the link" grep -q "data/sub/link' is a symlink to a FIFO" "$T_TMP/err"
+rm prof/data/sub/link && ln -s /dev/null prof/data/devnull
+check_fails "filesystem.dir refuses a symlink to a device" 1 "$ESPPROV" profile check \
+    -P prof/demo.json
+assert "naming it too" grep -q "data/devnull' is a symlink to a character device" "$T_TMP/err"
 
 # ----- damaged images
 cp img.bin bad.bin

@@ -469,23 +469,70 @@ TEST(exports_are_valid_csv_and_json)
     teardown(&f);
 }
 
+TEST(csv_cells_cannot_start_a_formula)
+{
+    struct fixture f;
+    ASSERT_MSG(setup(&f), "%s", f.err.msg);
+    int64_t id = 0;
+    ASSERT_EQ_INT(
+        pv_ledger_begin(f.lg, PV_LEDGER_PROVISION, "workshop", "=HYPERLINK(\"x\")", &id, &f.err),
+        PV_OK);
+    ASSERT_EQ_INT(pv_ledger_connected(f.lg, id, "esp8266", MAC_1, 0, &f.err), PV_OK);
+    struct pv_ledger_identity ident = {"-2+3", "01", SHA_A, 2000000000, PV_REPROVISION_NONE};
+    ASSERT_EQ_INT(pv_ledger_minted(f.lg, id, &ident, &f.err), PV_OK);
+    ASSERT_MSG(pv_ledger_fail(f.lg, id, PV_STEP_WRITTEN, "@SUM(A1)", &f.err) == PV_OK, "%s",
+               f.err.msg);
+    char *csv = NULL, *json = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&csv, &len);
+    ASSERT(out != NULL);
+    ASSERT_EQ_INT(pv_ledger_export(f.lg, NULL, PV_LEDGER_CSV, out, &f.err), PV_OK);
+    fclose(out);
+    out = open_memstream(&json, &len);
+    ASSERT(out != NULL);
+    ASSERT_EQ_INT(pv_ledger_export(f.lg, NULL, PV_LEDGER_JSON, out, &f.err), PV_OK);
+    fclose(out);
+    /* Each cell keeps its text behind an apostrophe, quoted where RFC 4180 says. */
+    EXPECT(strstr(csv, ",\"'=HYPERLINK(\"\"x\"\")\",") != NULL);
+    EXPECT(strstr(csv, ",'@SUM(A1),") != NULL);
+    EXPECT(strstr(csv, ",'-2+3,") != NULL);
+    EXPECT(strstr(csv, ",=") == NULL && strstr(csv, ",@") == NULL && strstr(csv, ",-") == NULL);
+    /* JSON is data, not a sheet: unchanged there. */
+    EXPECT(strstr(json, "\"port\": \"=HYPERLINK(\\\"x\\\")\"") != NULL);
+    EXPECT(strstr(json, "\"device_id\": \"-2+3\"") != NULL);
+    free(csv);
+    free(json);
+    teardown(&f);
+}
+
 TEST(only_ledger_files_open_as_ledgers)
 {
     struct fixture f;
     ASSERT_MSG(setup(&f), "%s", f.err.msg);
     char other[128];
     snprintf(other, sizeof other, "%s/other.db", f.dir);
-    struct sqlite3 *db = NULL;
-    ASSERT_EQ_INT(pv_db_open(other, "CREATE TABLE certs (serial TEXT);", 1, &db, &f.err), PV_OK);
-    pv_db_close(db);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(other, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "CREATE TABLE certs (serial TEXT); PRAGMA user_version=1;", NULL,
+                               NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
     struct pv_ledger *lg = NULL;
     ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_INVALID);
     ASSERT_CONTAINS(f.err.msg, "not an espprov ledger");
     ASSERT(lg == NULL);
-    ASSERT_EQ_INT(pv_db_open(other, "", 7, &db, &f.err), PV_OK);
-    pv_db_close(db);
-    ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_DB);
+    /* One of ours from a newer espprov. */
+    pv_ledger_close(f.lg);
+    f.lg = NULL;
+    ASSERT_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=7;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_ledger_open(f.path, &lg, &f.err), PV_ERR_DB);
     ASSERT_CONTAINS(f.err.msg, "newer than this espprov");
+    ASSERT_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_ledger_open(f.path, &f.lg, &f.err), PV_OK);
     snprintf(other, sizeof other, "%s/missing/ledger.db", f.dir);
     ASSERT_EQ_INT(pv_ledger_open(other, &lg, &f.err), PV_ERR_IO);
     /* Reopening an existing ledger keeps its rows. */
@@ -544,4 +591,5 @@ TEST_MAIN(RUN(a_provisioning_attempt_from_start_to_end); RUN(steps_only_move_for
           RUN(a_failure_names_the_step_and_the_error); RUN(seq_numbers_belong_to_boards);
           RUN(identity_renewal_and_revocation); RUN(bad_input_is_refused); RUN(mac_notations);
           RUN(walks_with_filters); RUN(exports_are_valid_csv_and_json);
-          RUN(only_ledger_files_open_as_ledgers); RUN(a_dead_process_reads_as_interrupted);)
+          RUN(csv_cells_cannot_start_a_formula); RUN(only_ledger_files_open_as_ledgers);
+          RUN(a_dead_process_reads_as_interrupted);)

@@ -232,6 +232,9 @@ TEST(kill_9_at_random_points_leaves_a_true_ledger)
         }
         close(fds[0]);
 
+        if (nseen == 0 && access(path, F_OK) != 0) {
+            continue; /* killed before it even created the file: nothing to check */
+        }
         ASSERT_MSG(integrity_ok(path), "integrity_check failed after round %d (seed %llu)", round,
                    (unsigned long long)seed);
         struct pv_ledger *lg = NULL;
