@@ -30,6 +30,7 @@ struct cli_ctx {
     int verbosity;   /* -1 with -q, 0 by default, +1 per -v */
     bool stderr_tty; /* draw progress bars (stderr is a terminal) */
     bool stdin_tty;  /* prompts are possible */
+    bool stdout_tty; /* results go to a terminal */
 };
 
 typedef int (*cli_cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -46,6 +47,9 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A diagnostic line on stderr when verbosity >= level. */
 void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Levenshtein distance of two short words (for "did you mean"). */
+size_t cli_edit_distance(const char *a, const char *b);
+
 /* Prints the usage text to stdout. Returns CLI_OK. */
 int cli_help(const char *usage);
 

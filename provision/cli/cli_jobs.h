@@ -105,16 +105,18 @@ struct cli_job_args {
     bool json;
     bool dry_run;
     uint64_t baud; /* --baud, 0 = the profile's */
+    int before;    /* --before: enum fl_before (0: default-reset) */
     const char *port_list[64];
 };
 
 /* getopt_long codes of the options every job command takes, and their table
- * rows (-P, -p, --baud, --stub, --no-stub, --json, --help). */
+ * rows (-P, -p, --baud, --stub, --no-stub, --json, --before, --help). */
 enum {
     CLI_JOB_OPT_BAUD = 300,
     CLI_JOB_OPT_STUB,
     CLI_JOB_OPT_NO_STUB,
     CLI_JOB_OPT_JSON,
+    CLI_JOB_OPT_BEFORE,
 };
 #define CLI_JOB_OPTIONS                                                                            \
     {"profile", required_argument, NULL, 'P'}, {"port", required_argument, NULL, 'p'},             \
@@ -122,6 +124,7 @@ enum {
         {"stub", required_argument, NULL, CLI_JOB_OPT_STUB},                                       \
         {"no-stub", no_argument, NULL, CLI_JOB_OPT_NO_STUB},                                       \
         {"json", no_argument, NULL, CLI_JOB_OPT_JSON},                                             \
+        {"before", required_argument, NULL, CLI_JOB_OPT_BEFORE},                                   \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }

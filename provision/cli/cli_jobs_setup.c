@@ -240,6 +240,17 @@ bool cli_job_option(struct cli_job_args *a, int c, const char *arg, int *status)
     case CLI_JOB_OPT_JSON:
         a->json = true;
         return true;
+    case CLI_JOB_OPT_BEFORE: {
+        enum fl_before before;
+        if (!fl_before_parse(arg, &before)) {
+            *status = cli_usage_error(a->usage,
+                                      "--before: expected default-reset, usb-reset, no-reset or "
+                                      "no-reset-no-sync, got '%s'",
+                                      arg);
+        }
+        a->before = (int)before;
+        return true;
+    }
     case 'h':
         *status = cli_help(a->usage);
         return true;
@@ -284,6 +295,7 @@ int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
         jobs.pool = env.pool;
         jobs.stub = env.stub;
         jobs.baud = (uint32_t)a->baud;
+        jobs.before = a->before;
         jobs.dry_run = a->dry_run;
         cli_run_hook(&run, &jobs);
         struct pv_error err;

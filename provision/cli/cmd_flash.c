@@ -66,14 +66,14 @@ int flash_fail(const struct fl_error *err)
     return cli_fail(err->hint[0] ? err->hint : NULL, "%s", err->msg);
 }
 
-bool flash_parse_u32(const char *what, const char *text, uint32_t *out)
+bool flash_parse_u32(const char *usage, const char *what, const char *text, uint32_t *out)
 {
     uint64_t v;
-    if (!cli_parse_size_opt(cli_flash_usage, what, text, &v)) {
+    if (!cli_parse_size_opt(usage, what, text, &v)) {
         return false;
     }
     if (v > 0xFFFFFFFFu) {
-        cli_usage_error(cli_flash_usage, "%s: %s is larger than 4 GiB", what, text);
+        cli_usage_error(usage, "%s: %s is larger than 4 GiB", what, text);
         return false;
     }
     *out = (uint32_t)v;
@@ -194,8 +194,7 @@ int flash_connect(struct flash_cli *c)
         port = (env != NULL && env[0] != '\0') ? env : NULL;
     }
     if (port == NULL) {
-        return cli_usage_error(cli_flash_usage,
-                               "no serial port: give -p/--port or set ESPPROV_PORT");
+        return cli_usage_error(c->usage, "no serial port: give -p/--port or set ESPPROV_PORT");
     }
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
@@ -288,7 +287,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->port = a;
             break;
         case 'b':
-            if (!flash_parse_u32("--baud", a, &v)) {
+            if (!flash_parse_u32(u, "--baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
             }
@@ -300,7 +299,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->baud_given = true;
             break;
         case OPT_CONNECT_BAUD:
-            if (!flash_parse_u32("--connect-baud", a, &v)) {
+            if (!flash_parse_u32(u, "--connect-baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
             }
@@ -390,7 +389,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
 
 int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
 {
-    struct flash_cli c = {.ctx = ctx};
+    struct flash_cli c = {.ctx = ctx, .usage = cli_flash_usage};
     fl_options_init(&c.opt);
     int status = CLI_OK;
     if (!parse_options(&c, argc, argv, &status)) {
@@ -403,6 +402,20 @@ int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
     const char *sub = argv[optind];
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
+    /* Usage errors show the synopsis of the subcommand that was asked for. */
+    static const char *const synopsis[][2] = {
+        {"info", "usage: espprov flash info [options]\n"},
+        {"write", "usage: espprov flash write [options] ADDR FILE [ADDR FILE]...\n"},
+        {"read", "usage: espprov flash read [options] ADDR SIZE FILE\n"},
+        {"erase", "usage: espprov flash erase [options] [ADDR SIZE]\n"},
+        {"verify", "usage: espprov flash verify [options] ADDR FILE\n"},
+        {"image-info", "usage: espprov flash image-info [--chip NAME] FILE\n"},
+    };
+    for (size_t i = 0; i < sizeof synopsis / sizeof synopsis[0]; i++) {
+        if (strcmp(sub, synopsis[i][0]) == 0) {
+            c.usage = synopsis[i][1];
+        }
+    }
     if (strcmp(sub, "info") == 0) {
         return flash_cmd_info(&c, n, args);
     }

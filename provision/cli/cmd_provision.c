@@ -26,8 +26,11 @@ static const char usage[] =
     "      --baud N            line rate while writing (default: .flash.baud, else 460800)\n"
     "      --stub FILE         use this flasher stub (esptool JSON) instead of .flash.stub\n"
     "      --no-stub           talk to the ROM loader only\n"
+    "      --before MODE       default-reset (DTR/RTS), usb-reset, no-reset (a board already\n"
+    "                          in download mode), no-reset-no-sync\n"
     "      --json              one JSON object per board (and a summary) per line on stdout\n"
-    "  -q / -v                 less / more on stderr\n"
+    "  -q, --quiet             no progress on stderr (also before the command)\n"
+    "  -v, --verbose           more on stderr; -vv for the loader's messages\n"
     "Ctrl-C once: no new board starts, boards in flight finish; twice: they stop at the next\n"
     "safe point. Exit status 1 if any board failed.\n";
 

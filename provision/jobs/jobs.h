@@ -144,6 +144,7 @@ struct pv_jobs {
     struct pv_keypool *pool;    /* RSA keys made ahead, or NULL */
     const struct fl_stub *stub; /* flasher stub to run, or NULL: ROM loader */
     uint32_t baud;              /* 0: .flash.baud, else 460800 */
+    int before;                 /* enum fl_before; 0: reset into the loader with DTR/RTS */
     bool dry_run;
     enum pv_reprovision_policy reprovision;
     unsigned reset_flags; /* enum pv_reset_flags */
