@@ -60,6 +60,16 @@ bool cli_parse_size_opt(const char *usage, const char *option, const char *text,
 /* -P/--profile value, else $ESPPROV_PROFILE, else NULL. */
 const char *cli_profile_path(const char *from_option);
 
+/* No -p given: the one USB board plugged in (said on stderr), or on a
+ * terminal a choice among several; without a terminal several are listed and
+ * refused. Writes the tty to `out`. Returns CLI_OK or CLI_USAGE (printed). */
+int cli_pick_port(const struct cli_ctx *ctx, const char *usage, char *out, size_t cap);
+
+/* No -p given: the one USB board plugged in (said on stderr), or on a
+ * terminal a choice among several; without a terminal several are listed and
+ * refused. Writes the tty to `out`. Returns CLI_OK or CLI_USAGE (printed). */
+int cli_pick_port(const struct cli_ctx *ctx, const char *usage, char *out, size_t cap);
+
 /* Flushes stdout; on a write error (full disk, closed pipe) reports it and
  * returns CLI_FAILED, else `status`. */
 int cli_finish(int status);

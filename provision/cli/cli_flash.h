@@ -14,6 +14,7 @@ struct flash_cli {
     struct cli_ctx *ctx;
     const char *usage; /* the subcommand's synopsis first: usage errors print it */
     const char *port;
+    char picked[64]; /* the board chosen when no port was given */
     uint32_t baud;
     bool baud_given;
     bool json;

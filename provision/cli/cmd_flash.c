@@ -26,7 +26,9 @@ const char cli_flash_usage[] =
     "ADDR and SIZE: decimal, 0x hex, or with a K/M suffix.\n"
     "\n"
     "options:\n"
-    "  -p, --port DEV         serial port (default $ESPPROV_PORT); rfc2217://HOST:PORT too\n"
+    "  -p, --port DEV         serial port (default $ESPPROV_PORT, else the one USB board\n"
+    "                         plugged in; asks which on a terminal when there are several);\n"
+    "                         rfc2217://HOST:PORT too\n"
     "  -b, --baud N           rate after connecting (default 460800 where the loader can)\n"
     "      --connect-baud N   rate for the first SYNC (default 115200; ROMs autobaud, so an\n"
     "                         ESP8266 ROM, which cannot change rate later, may take more)\n"
@@ -194,7 +196,11 @@ int flash_connect(struct flash_cli *c)
         port = (env != NULL && env[0] != '\0') ? env : NULL;
     }
     if (port == NULL) {
-        return cli_usage_error(c->usage, "no serial port: give -p/--port or set ESPPROV_PORT");
+        int rc = cli_pick_port(c->ctx, c->usage, c->picked, sizeof c->picked);
+        if (rc != CLI_OK) {
+            return rc;
+        }
+        port = c->picked;
     }
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
