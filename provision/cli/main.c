@@ -17,7 +17,8 @@ struct cli_cmd {
 /* Sorted by name; `espprov --help` prints them in this order. */
 static const struct cli_cmd commands[] = {
     {"ca", cmd_ca, "create the certificate authority, write its CRL", "init crl"},
-    {"cert", cmd_cert, "issue, revoke, list and export certificates", "server device revoke list"},
+    {"cert", cmd_cert, "issue, revoke, list and export certificates",
+     "server device revoke list export"},
     {"factory-reset", cmd_factory_reset, "erase a board, revoke its identity", NULL},
     {"flash", cmd_flash, "talk to a board's ROM bootloader: info, write, read, erase, verify",
      "info write read erase verify image-info"},
