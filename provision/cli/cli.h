@@ -96,6 +96,14 @@ void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_end(struct cli_progress *p, bool ok);
 int64_t cli_now_ms(void);
 
+/* The serial console of the board on `port` (cli_monitor.c): with `reset`
+ * the app is started first (EN pulsed by RTS; a port without modem lines is
+ * only watched); then the board's bytes go to stdout and keys to the board
+ * until Ctrl-] (on a terminal, in raw mode), Ctrl-C/SIGTERM without one, or
+ * `seconds` (0: no limit). Returns CLI_OK or CLI_FAILED (printed). */
+int cli_monitor(const struct cli_ctx *ctx, const char *port, uint32_t baud, bool reset,
+                int seconds);
+
 /* The commands (one provision/cli/cmd_<name>.c each). */
 int cmd_ca(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx);
@@ -103,6 +111,7 @@ int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_flash(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ledger(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ports(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_profile(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_provision(int argc, char **argv, struct cli_ctx *ctx);

@@ -63,6 +63,7 @@ struct cli_run {
     pthread_t ui;
     struct pv_batch *batch; /* stopped on the first Ctrl-C, when set */
     bool station;           /* print a running tally after each result */
+    char last_ok[256];      /* the port of the last board that ended well */
     unsigned station_seen;  /* station: boards that arrived */
 };
 
@@ -157,6 +158,11 @@ int cli_jobs_execute(struct cli_run *run, const struct cli_job_args *a, struct c
  * command decides (mode, flags, policy). Returns the exit status. */
 int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
                   const struct pv_jobs *spec, const char *done_word, bool key_pool);
+/* The same, also giving the port of the last board that ended well ("" when
+ * none): where `provision --monitor` attaches. */
+int cli_jobs_main_last(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                       const struct pv_jobs *spec, const char *done_word, bool key_pool,
+                       char *last_ok, size_t cap);
 
 /* cli_jobs_draw.c: the progress lines (callers hold run->lock). */
 void cli_draw_clear(struct cli_run *run);

@@ -169,6 +169,9 @@ void cli_run_result(void *user, const struct pv_job_result *r)
         fprintf(stderr, "%s: hint: %s\n", r->port, r->hint);
     }
     run->ok += r->ok;
+    if (r->ok) {
+        snprintf(run->last_ok, sizeof run->last_ok, "%s", r->port);
+    }
     run->failed += !r->ok && !r->cancelled;
     run->cancelled += r->cancelled;
     run->revoked += r->revoked;

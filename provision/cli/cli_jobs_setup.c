@@ -273,6 +273,15 @@ int cli_job_args_check(const struct cli_job_args *a)
 int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
                   const struct pv_jobs *spec, const char *done_word, bool key_pool)
 {
+    char last[8];
+    return cli_jobs_main_last(ctx, a, spec, done_word, key_pool, last, sizeof last);
+}
+
+int cli_jobs_main_last(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                       const struct pv_jobs *spec, const char *done_word, bool key_pool,
+                       char *last_ok, size_t cap)
+{
+    last_ok[0] = '\0';
     struct cli_job_env env;
     struct cli_run run;
     bool run_started = false;
@@ -306,6 +315,7 @@ int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
     }
     if (run_started) {
         cli_run_stop(&run);
+        snprintf(last_ok, cap, "%s", run.last_ok);
     }
     pv_jobs_release(&jobs);
     cli_jobs_close(&env);

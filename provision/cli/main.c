@@ -24,6 +24,7 @@ static const struct cli_cmd commands[] = {
      "info write read erase verify image-info"},
     {"image", cmd_image, "build one device's complete SPIFFS image without a board", NULL},
     {"ledger", cmd_ledger, "list, show and export the provisioning ledger", "list show export"},
+    {"monitor", cmd_monitor, "a board's serial console after a reset (Ctrl-] leaves)", NULL},
     {"ports", cmd_ports, "list the USB serial boards that are plugged in", NULL},
     {"profile", cmd_profile, "validate a device profile and show it resolved", "check"},
     {"provision", cmd_provision, "provision a batch of boards from a profile", NULL},

@@ -4,6 +4,8 @@
 # width, the serial monitor and its Ctrl-].
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../tmux.sh"
+. "$(dirname "$0")/flash_common.inc"
+. "$(dirname "$0")/provision_common.inc"
 data="$(cd "$(dirname "$0")/../data/umockdev" && pwd)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 cd "$T_TMP" || exit 1
@@ -35,5 +37,37 @@ tmux_keys 2 Enter
 assert "several boards: the answer picks the second" tmux_wait 10 'using /dev/ttyUSB1 \(WCH CH340'
 tmux_wait_exit 20
 assert "several boards: then it goes on to that port (a fake tty here: fails)" [ "$TMUX_RC" = 1 ]
+
+# ----- the serial console: over RFC 2217 the reset travels too
+sim_start m esp32 --rfc2217 0 --mac 24:0a:c4:00:00:77
+M="rfc2217://$(sed -n 's/^rfc2217 //p' "$T_TMP/m.out")"
+check "a bootloader and app to boot" "$ESPPROV" flash write -p "$M" \
+    0x1000 "$FW_DIR/demo-esp32-bootloader.bin" 0x10000 "$FW_DIR/demo-esp32-app.bin"
+check "monitor --seconds (no terminal) over RFC 2217" "$ESPPROV" monitor -p "$M" --seconds 3
+assert "monitor: it reset the board and showed the boot log" \
+    sh -c "grep -q 'rst:0x1 (POWERON_RESET),boot:0x13' '$T_TMP/out' &&
+           grep -q 'app running on esp32, MAC 24:0a:c4:00:00:77' '$T_TMP/out'"
+check "monitor --no-reset shows nothing new" "$ESPPROV" monitor -p "$M" --no-reset --seconds 1
+assert "monitor --no-reset: no boot log" sh -c "! grep -q 'rst:' '$T_TMP/out'"
+tmux_start 100 30 "$ESPPROV" monitor -p "$M"
+assert "monitor on a terminal: the boot log" tmux_wait 15 'app running on esp32, MAC 24:0a:c4:00:00:77'
+assert "monitor on a terminal: says how to leave" tmux_wait 2 'Ctrl-\] to leave'
+tmux_keys C-]
+assert "Ctrl-] leaves" tmux_wait_exit 10
+assert "Ctrl-] leaves with status 0" [ "$TMUX_RC" = 0 ]
+assert "Ctrl-] says it left" tmux_wait 2 'left the monitor'
+
+# provision --monitor: the console of the last board, after the batch.
+pv_profile e32.json mon esp32 '{ "offset": "0x290000", "size": "0x40000" }'
+check "ca init" "$ESPPROV" ca init -P "$T_TMP/e32.json"
+tmux_start 120 40 "$ESPPROV" provision -P "$T_TMP/e32.json" -p "$M" --monitor
+assert "provision --monitor: provisions, then shows the board's console" \
+    tmux_wait 60 'app running on esp32, MAC 24:0a:c4:00:00:77'
+assert "provision --monitor: the result line came first" \
+    sh -c "tmux -L '$TMUX_SOCK' capture-pane -p -t t | grep -q 'dev-240ac4000077.*provisioned'"
+tmux_keys C-]
+assert "provision --monitor: Ctrl-] leaves" tmux_wait_exit 10
+assert "provision --monitor: status 0" [ "$TMUX_RC" = 0 ]
+check_fails "provision --monitor with --watch" 2 "$ESPPROV" provision -P "$T_TMP/e32.json" --watch --monitor
 
 finish
