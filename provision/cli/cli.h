@@ -105,6 +105,7 @@ int cli_monitor(const struct cli_ctx *ctx, const char *port, uint32_t baud, bool
                 int seconds);
 
 /* The commands (one provision/cli/cmd_<name>.c each). */
+int cmd_board(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ca(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx);

@@ -14,7 +14,8 @@ struct flash_cli {
     struct cli_ctx *ctx;
     const char *usage; /* the subcommand's synopsis first: usage errors print it */
     const char *port;
-    char picked[64]; /* the board chosen when no port was given */
+    char picked[64];       /* the board chosen when no port was given */
+    const char *used_port; /* the port connected to (set by flash_connect) */
     uint32_t baud;
     bool baud_given;
     bool json;

@@ -202,6 +202,7 @@ int flash_connect(struct flash_cli *c)
         }
         port = c->picked;
     }
+    c->used_port = port;
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
         if (fl_stub_load(c->stub_path, &c->stub, &err) != FL_OK) {

@@ -16,6 +16,8 @@ struct cli_cmd {
 
 /* Sorted by name; `espprov --help` prints them in this order. */
 static const struct cli_cmd commands[] = {
+    {"board", cmd_board, "what is on a board: chip, flash, ledger record, identity read back",
+     "show"},
     {"ca", cmd_ca, "create the certificate authority, write its CRL", "init crl"},
     {"cert", cmd_cert, "issue, revoke, list and export certificates",
      "server device revoke list export"},
