@@ -78,8 +78,9 @@ int cli_finish(int status);
 void cli_json_string(FILE *out, const char *s);
 
 /*
- * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line at
- * the start and one at the end (never a wall of percentages in a log file).
+ * Progress on stderr: a redrawn bar on a terminal, fitted to its width (the
+ * percentage always stays); otherwise a plain line at the start, one every
+ * few seconds while it runs (cli_progress_interval_ms) and one at the end.
  */
 struct cli_progress {
     char label[64];
@@ -87,9 +88,16 @@ struct cli_progress {
     uint64_t done;
     int64_t start_ms;
     int64_t last_draw_ms;
+    int64_t last_line_ms;
+    int64_t interval_ms;
     bool tty;
     bool quiet;
 };
+/* How often progress lines go to a log (not a terminal): every 5 s, or
+ * $ESPPROV_PROGRESS_SECONDS. */
+int64_t cli_progress_interval_ms(void);
+/* Columns of the terminal on stderr (80 when it cannot tell). */
+int cli_term_width(void);
 void cli_progress_begin(struct cli_progress *p, const struct cli_ctx *ctx, const char *label,
                         uint64_t total);
 void cli_progress_update(struct cli_progress *p, uint64_t done);

@@ -39,6 +39,7 @@ struct cli_slot {
     enum pv_job_phase phase;
     uint64_t done, total;
     int64_t start_ms;
+    int64_t last_line_ms; /* plain mode: the last progress line */
 };
 
 struct cli_run {
@@ -63,6 +64,7 @@ struct cli_run {
     pthread_t ui;
     struct pv_batch *batch; /* stopped on the first Ctrl-C, when set */
     bool station;           /* print a running tally after each result */
+    int64_t interval_ms;    /* plain mode: progress lines at most this often */
     char last_ok[256];      /* the port of the last board that ended well */
     unsigned station_seen;  /* station: boards that arrived */
 };
@@ -169,5 +171,7 @@ void cli_draw_clear(struct cli_run *run);
 void cli_draw_slots(struct cli_run *run);
 /* Plain mode: one line when a board moves to another phase. */
 void cli_draw_plain_step(struct cli_run *run, const struct pv_job_progress *p);
+/* Plain mode: "port: writing 45%, 1.2 MB of 2.6 MB" while a phase runs. */
+void cli_draw_plain_progress(struct cli_run *run, const struct pv_job_progress *p);
 
 #endif

@@ -38,6 +38,30 @@ assert "several boards: the answer picks the second" tmux_wait 10 'using /dev/tt
 tmux_wait_exit 20
 assert "several boards: then it goes on to that port (a fake tty here: fails)" [ "$TMUX_RC" = 1 ]
 
+# ----- progress: lines every few seconds in a log, a bar that fits a terminal
+sim_start slow esp32 --pace --mac 24:0a:c4:00:00:55
+mkrandom "$T_TMP/rnd.bin" 49152 rnd
+check "a long write into a log" env ESPPROV_PROGRESS_SECONDS=1 "$ESPPROV" flash write \
+    -p "$T_TMP/slow.port" -b 115200 --no-compress 0x100000 "$T_TMP/rnd.bin"
+assert "the log gets progress lines while it runs, not only start and end" \
+    [ "$(grep -Ec '^writing 0x00100000: [0-9]+%, .* of 48.0 KiB, [0-9.]+ KiB/s$' "$T_TMP/err")" -ge 2 ]
+assert "... and the end line" grep -q '^writing 0x00100000: done, 48.0 KiB in ' "$T_TMP/err"
+for w in 100 44; do
+    tmux_start "$w" 10 "$ESPPROV" flash write -p "$T_TMP/slow.port" -b 115200 --no-compress \
+        0x140000 "$T_TMP/rnd.bin"
+    tmux_wait 20 'writing 0x00140000.* [0-9]+%' >/dev/null
+    line=$(tmux_screen | grep 'writing 0x00140000' | head -1)
+    assert "a ${w}-column terminal: the bar line keeps its percentage" \
+        sh -c "printf '%s' '$line' | grep -Eq ' [0-9]+%'"
+    assert "a ${w}-column terminal: the bar line fits (${#line} columns)" [ "${#line}" -lt "$w" ]
+    if [ "$w" -ge 80 ]; then
+        assert "a ${w}-column terminal: with a bar and the rate" \
+            sh -c "printf '%s' '$line' | grep -Eq 'writing 0x00140000 \[#* *\] +[0-9]+% .*KiB/s'"
+    fi
+    tmux_wait_exit 30
+done
+tmux_stop
+
 # ----- the serial console: over RFC 2217 the reset travels too
 sim_start m esp32 --rfc2217 0 --mac 24:0a:c4:00:00:77
 M="rfc2217://$(sed -n 's/^rfc2217 //p' "$T_TMP/m.out")"
@@ -68,6 +92,32 @@ assert "provision --monitor: the result line came first" \
 tmux_keys C-]
 assert "provision --monitor: Ctrl-] leaves" tmux_wait_exit 10
 assert "provision --monitor: status 0" [ "$TMUX_RC" = 0 ]
+# ledger list: columns stay aligned with a long port name (rfc2217://...).
+sim_start z esp32 --mac 24:0a:c4:00:00:7a
+check "a second board on a short port" "$ESPPROV" provision -P "$T_TMP/e32.json" -p "$T_TMP/z.port"
+check "ledger list" "$ESPPROV" ledger list -P "$T_TMP/e32.json"
+assert "ledger list: both rows" [ "$(grep -c provisioned "$T_TMP/out")" -eq 2 ]
+assert "ledger list: STATUS starts in the same column on every line" \
+    [ "$(awk 'NR == 1 { print index($0, "STATUS"); next } { print index($0, "provisioned") }' "$T_TMP/out" | sort -u | wc -l)" -eq 1 ]
+assert "ledger list: MAC too" \
+    [ "$(awk 'NR == 1 { print index($0, "MAC"); next } { print index($0, "24:0a:c4") }' "$T_TMP/out" | sort -u | wc -l)" -eq 1 ]
+# A job's progress: lines every few seconds in a log; on a terminal a line in
+# the result line's column order (port, id, MAC) that fits the width.
+sim_start slowp esp32 --pace --mac 24:0a:c4:00:00:56
+check "provision into a log" env ESPPROV_PROGRESS_SECONDS=0.5 "$ESPPROV" provision \
+    -P "$T_TMP/e32.json" -p "$T_TMP/slowp.port" --baud 115200
+assert "the log gets write progress lines while it runs" \
+    [ "$(grep -Ec 'slowp.port: write [0-9]+%, .* of ' "$T_TMP/err")" -ge 2 ]
+tmux_start 120 10 "$ESPPROV" provision -P "$T_TMP/e32.json" -p "$T_TMP/slowp.port" --baud 115200 \
+    --reprovision renew
+tmux_wait 60 'slowp.port .* write .*[0-9]+%' >/dev/null
+line=$(tmux_screen | grep 'slowp.port .* write ' | head -1)
+assert "a job's progress line: port, id, MAC, phase, bar, percentage" \
+    sh -c "printf '%s' '$line' | grep -Eq 'slowp.port +dev-240ac4000056 +24:0a:c4:00:00:56 +write +\[[#-]+\] +[0-9]+%'"
+assert "a job's progress line fits (${#line} of 120 columns)" [ "${#line}" -lt 120 ]
+tmux_wait_exit 60
+assert "the result line: the same column order" \
+    sh -c "tmux -L '$TMUX_SOCK' capture-pane -p -t t | grep -Eq 'slowp.port +dev-240ac4000056 +24:0a:c4:00:00:56 +provisioned'"
 check_fails "provision --monitor with --watch" 2 "$ESPPROV" provision -P "$T_TMP/e32.json" --watch --monitor
 
 finish
