@@ -187,17 +187,30 @@ bench: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(BENCH_BINS)
 demo: $(BUILD)/.deps-test $(BIN) $(ESPSIM)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) tests/demo.sh
 
-## Install the binary and man-free docs under PREFIX (default /usr/local)
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles
+# The man page is made from the help texts, so it cannot drift from them.
+MANPAGE := $(BUILD)/$(PROG).1
+$(MANPAGE): $(BIN) tools/mkman.sh
+	@$(if $(Q),echo "  MAN     $@")
+	$(Q)tools/mkman.sh $(BIN) $(VERSION) >$@.tmp && mv $@.tmp $@
+
+SHARE := $(DESTDIR)$(PREFIX)/share
+## Install espprov, espprov-sim, the man page, bash completion and the example profiles under PREFIX
+install: $(BIN) $(ESPSIM) $(MANPAGE)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions \
+	  $(SHARE)/doc/$(PROG) $(SHARE)/$(PROG)/profiles/firmware
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(PROG)
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/
-	install -m 0644 profiles/*.json profiles/README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles/
+	install -m 0755 $(ESPSIM) $(DESTDIR)$(PREFIX)/bin/$(PROG)-sim
+	install -m 0644 $(MANPAGE) $(SHARE)/man/man1/$(PROG).1
+	install -m 0644 tools/espprov.bash $(SHARE)/bash-completion/completions/$(PROG)
+	install -m 0644 README.md $(SHARE)/doc/$(PROG)/
+	install -m 0644 profiles/*.json profiles/*.csv profiles/README.md $(SHARE)/$(PROG)/profiles/
+	install -m 0644 profiles/firmware/*.bin profiles/firmware/README.md $(SHARE)/$(PROG)/profiles/firmware/
 
 ## Remove what `make install` put under PREFIX
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG)
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/$(PROG)
+	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)-sim
+	rm -f $(SHARE)/man/man1/$(PROG).1 $(SHARE)/bash-completion/completions/$(PROG)
+	rm -rf $(SHARE)/doc/$(PROG) $(SHARE)/$(PROG)
 
 ## Format the C sources with clang-format
 fmt:

@@ -3,6 +3,7 @@
 # one the command takes; global options before and after the command; esptool
 # names and "did you mean".
 . "$(dirname "$0")/../lib.sh"
+root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$T_TMP/w" && cd "$T_TMP/w" || exit 1
 export HOME="$T_TMP/w" ESPPROV_PROFILE="" ESPPROV_PORT=""
 
@@ -69,6 +70,18 @@ while IFS= read -r entry; do
 done <commands.txt
 assert "every command's --help printed its usage ($helps)" [ "$helps" -ge 20 ]
 assert "every listed option was tried ($tried)" [ "$tried" -ge 100 ]
+
+# ----- the README's command table lists every command and subcommand
+readme="$root/README.md"
+unlisted=""
+while read -r cmd sub _; do
+    [ "$cmd" = alias ] && continue
+    row=$(grep -E "^\| \`$cmd( |\`)" "$readme" | head -1)
+    if [ -z "$row" ] || { [ -n "$sub" ] && ! printf '%s' "$row" | grep -Eq "\`($cmd )?$sub( |/|\`)"; }; then
+        unlisted="$unlisted $cmd${sub:+ $sub}"
+    fi
+done <commands.txt
+assert "README's command table lists every command ($unlisted)" [ -z "$unlisted" ]
 
 # ----- global options before and after the command
 check_fails "provision -q is the global -q" 2 "$ESPPROV" provision -q
