@@ -60,6 +60,7 @@ $(BUILD)/pkg.mk: $(BUILD)/.deps-build
 # --------------------------------------------------------------------------
 # Sources
 SPIFFSGEN_SRC := $(wildcard spiffsgen/*.c)
+LFSGEN_SRC    := $(wildcard lfsgen/*.c)
 FLASHER_SRC   := $(wildcard flasher/*.c)
 # provision/ is a set of module folders (provision/README.md draws them); the
 # command layer in provision/cli/ links against the rest as one archive.
@@ -76,11 +77,12 @@ BENCH_SRC     := $(wildcard tests/bench/bench_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_SPIFFSGEN := $(BUILD)/libspiffsgen.a
+LIB_LFSGEN    := $(BUILD)/liblfsgen.a
 LIB_FLASHER   := $(BUILD)/libflasher.a
 LIB_PROVISION := $(BUILD)/libprovision.a
 LIB_FW        := $(BUILD)/libfwconfig.a
 LIB_TEST      := $(BUILD)/libtestsupport.a
-LIBS_ALL      := $(LIB_PROVISION) $(LIB_FLASHER) $(LIB_SPIFFSGEN)
+LIBS_ALL      := $(LIB_PROVISION) $(LIB_FLASHER) $(LIB_SPIFFSGEN) $(LIB_LFSGEN)
 
 BIN        := $(BUILD)/$(PROG)
 ESPSIM     := $(BUILD)/espsim
@@ -89,18 +91,18 @@ FUZZ_REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*.sh))
 
-ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SRC) \
+ALL_OBJS := $(call obj,$(SPIFFSGEN_SRC) $(LFSGEN_SRC) $(FLASHER_SRC) $(PROVISION_SRC) $(CLI_SRC) \
               $(FWLIB_SRC) $(ESPSIM_SRC) $(TESTLIB_SRC) $(UNIT_SRC) $(FUZZ_SRC) \
               $(BENCH_SRC) tests/fuzz/replay_main.c)
 
 .PHONY: all test check fuzz bench demo install uninstall clean help fmt fmt-check \
-        firmware-check unit integration fuzz-replay
+        firmware-check unit integration fuzz-replay stubs stubs-optional
 .DEFAULT_GOAL := all
 # Keep objects that only feed a test binary (make would delete them as intermediates).
 .SECONDARY:
 
-## Build the espprov binary (installs missing build packages first)
-all: $(BIN)
+## Build the espprov binary (installs missing build packages first) and fetch the stubs
+all: $(BIN) stubs-optional
 
 # Quiet by default; `make V=1` shows the full command lines.
 Q := $(if $(V),,@)
@@ -111,6 +113,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/pkg.mk
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB_SPIFFSGEN): $(call obj,$(SPIFFSGEN_SRC))
+$(LIB_LFSGEN):    $(call obj,$(LFSGEN_SRC))
 $(LIB_FLASHER):   $(call obj,$(FLASHER_SRC))
 $(LIB_PROVISION): $(call obj,$(PROVISION_SRC))
 $(LIB_FW):        $(call obj,$(FWLIB_SRC))
@@ -146,20 +149,46 @@ $(BUILD)/tests/replay_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/test
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # --------------------------------------------------------------------------
+# Flasher stubs: other projects' binaries, pinned in tools/stubs.lock and
+# fetched once (stamp) into $(BUILD)/stubs/<family>/<chip>.json, next to the
+# binary, where espprov looks for them. Verified tarballs are kept in
+# STUB_CACHE, shared by every BUILD (the sanitizer build needs no download).
+STUBS_DIR  := $(BUILD)/stubs
+STUB_STAMP := $(STUBS_DIR)/.stamp
+STUB_CACHE ?= build/stub-cache
+
+## Fetch the pinned flasher stubs into $(BUILD)/stubs (fails without them)
+stubs: $(STUB_STAMP)
+
+$(STUB_STAMP): tools/stubs.lock tools/fetch-stubs.sh
+	@mkdir -p $(BUILD)
+	@./.ci/deps stubs
+	@STUB_CACHE=$(STUB_CACHE) tools/fetch-stubs.sh $(STUBS_DIR)
+
+# `make` itself must not fail offline: the binary works from the ROM loader
+# and says how to get the stubs. A checksum mismatch still fails.
+stubs-optional:
+	@if [ ! -f $(STUB_STAMP) ] || [ tools/stubs.lock -nt $(STUB_STAMP) ] || \
+	    [ tools/fetch-stubs.sh -nt $(STUB_STAMP) ]; then \
+	  mkdir -p $(BUILD); ./.ci/deps stubs || true; \
+	  STUB_CACHE=$(STUB_CACHE) tools/fetch-stubs.sh --optional $(STUBS_DIR); \
+	fi
+
+# --------------------------------------------------------------------------
 # Tests
 
 ## Build and run every test (unit, integration, fuzz corpus replay, firmware cross-build)
-test: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
+test: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(if $(ESPSIM_SRC),$(ESPSIM)) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
 	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(UNIT_BINS) $(FUZZ_REPLAY_BINS) \
 	  $(INTEGRATION_TESTS) tests/firmware-check.sh tests/check_includes.sh
 
 ## Run only the unit tests
-unit: $(BUILD)/.deps-test $(UNIT_BINS) $(if $(ESPSIM_SRC),$(ESPSIM))
+unit: $(BUILD)/.deps-test $(UNIT_BINS) $(STUB_STAMP) $(if $(ESPSIM_SRC),$(ESPSIM))
 	@BUILD=$(BUILD) ESPSIM=$(abspath $(ESPSIM)) tests/run.sh $(UNIT_BINS)
 
 ## Run only the integration tests (T=tests/integration/NAME.sh for one)
-integration: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM))
+integration: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(if $(ESPSIM_SRC),$(ESPSIM))
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
 	  TEST_JOBS=$(TEST_JOBS) tests/run.sh $(or $(T),$(INTEGRATION_TESTS))
 
@@ -179,12 +208,12 @@ fuzz:
 	@BUILD=build/fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run-libfuzzer.sh $(FUZZ_SRC)
 
 ## Measure speed and memory (time-modelled simulator runs included); prints figures
-bench: $(BUILD)/.deps-test $(BIN) $(if $(ESPSIM_SRC),$(ESPSIM)) $(BENCH_BINS)
+bench: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(if $(ESPSIM_SRC),$(ESPSIM)) $(BENCH_BINS)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) \
 	  tests/bench/run.sh $(BENCH_BINS) $(sort $(filter-out tests/bench/run.sh,$(wildcard tests/bench/*.sh)))
 
 ## Provision three simulated boards from profiles/demo.json and show the result
-demo: $(BUILD)/.deps-test $(BIN) $(ESPSIM)
+demo: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(ESPSIM)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) tests/demo.sh
 
 # The man page is made from the help texts, so it cannot drift from them.
@@ -194,8 +223,8 @@ $(MANPAGE): $(BIN) tools/mkman.sh
 	$(Q)tools/mkman.sh $(BIN) $(VERSION) >$@.tmp && mv $@.tmp $@
 
 SHARE := $(DESTDIR)$(PREFIX)/share
-## Install espprov, espprov-sim, the man page, bash completion and the example profiles under PREFIX
-install: $(BIN) $(ESPSIM) $(MANPAGE)
+## Install espprov, espprov-sim, the flasher stubs, the man page, bash completion and the example profiles under PREFIX
+install: $(BIN) $(ESPSIM) $(MANPAGE) stubs-optional
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions \
 	  $(SHARE)/doc/$(PROG) $(SHARE)/$(PROG)/profiles/firmware
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(PROG)
@@ -205,6 +234,16 @@ install: $(BIN) $(ESPSIM) $(MANPAGE)
 	install -m 0644 README.md $(SHARE)/doc/$(PROG)/
 	install -m 0644 profiles/*.json profiles/*.csv profiles/README.md $(SHARE)/$(PROG)/profiles/
 	install -m 0644 profiles/firmware/*.bin profiles/firmware/README.md $(SHARE)/$(PROG)/profiles/firmware/
+	@if [ -f $(STUB_STAMP) ]; then \
+	  for d in $(STUBS_DIR)/*/; do f=$$(basename $$d); \
+	    echo "install -m 0644 $$d* $(SHARE)/$(PROG)/stubs/$$f/"; \
+	    install -d $(SHARE)/$(PROG)/stubs/$$f && \
+	    install -m 0644 $$d* $(SHARE)/$(PROG)/stubs/$$f/ || exit 1; \
+	  done; \
+	else \
+	  echo "install: note: no flasher stubs in $(STUBS_DIR); espprov will use the ROM loader" >&2; \
+	  echo "hint: run: make stubs && make install" >&2; \
+	fi
 
 ## Remove what `make install` put under PREFIX
 uninstall:

@@ -1,5 +1,38 @@
-/* CHANGE_BAUDRATE with the loaders' quirks (esp-protocol.md §2.2, §12.10). */
+/* CHANGE_BAUDRATE with the loaders' quirks (esp-protocol.md §2.2, §12.10),
+ * and which rate "auto" asks for. */
 #include "flasher/flasher_priv.h"
+
+/* The most "auto" asks of the ESP side. Its UARTs divide an 80 MHz clock
+ * and go well past this, but esptool's documentation names 1500000 as the
+ * fast end that "some" boards reach; 2 Mbaud divides 80 MHz exactly (40) and
+ * is the top rate of the common CH340 bridge. */
+#define AUTO_BAUD_CAP 2000000u
+
+uint32_t fl_auto_baud(struct fl_session *s, uint32_t fallback)
+{
+    struct fl_port *port = s->state->port;
+    if (port->usb_vid == 0) {
+        return fallback; /* a pty, a built-in UART, a remote port: not known */
+    }
+    const struct fl_usb_model *m = fl_usb_model_find(port->usb_vid, port->usb_pid);
+    if (m != NULL && (m->flags & FL_USB_NATIVE)) {
+        return port->baud; /* the chip's own USB: the rate means nothing */
+    }
+    const char *product = NULL;
+    struct fl_usb_port up;
+    struct fl_error e;
+    if (fl_usb_identify_tty(port->name, &up, &e) == FL_OK) {
+        product = up.product;
+    }
+    uint32_t max = fl_usb_max_baud(port->usb_vid, port->usb_pid, product);
+    if (max == 0) {
+        return fallback;
+    }
+    uint32_t pick = max < AUTO_BAUD_CAP ? max : AUTO_BAUD_CAP;
+    fl_log(s, FL_LOG_INFO, "%s (%04x:%04x) does %u baud: using %u", m ? m->name : "the bridge",
+           port->usb_vid, port->usb_pid, (unsigned)max, (unsigned)pick);
+    return pick;
+}
 
 int fl_change_baud(struct fl_session *s, uint32_t baud, struct fl_error *err)
 {

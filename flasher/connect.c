@@ -30,6 +30,8 @@ static const struct strategy usb_strategies[] = {{FL_RESET_USB_JTAG, 0}};
 #define SYNC_TRIES    5
 #define SYNC_DRAIN_MS 100
 
+static int fall_back(struct fl_session *s, const char *why, struct fl_error *err);
+
 static void report_no_lines(struct fl_session *s)
 {
     if (!s->state->lines_reported) {
@@ -238,23 +240,69 @@ int fl_connect(struct fl_session *s, struct fl_error *err)
     TRY(fl_identify(s, synced, err));
     fl_log(s, FL_LOG_INFO, "connected to %s (%s)", s->info.name,
            st->stub ? "flasher stub already running" : "ROM loader");
-    if (s->opt.stub != NULL && !st->stub) {
-        if (s->info.secure_download) {
-            fl_log(s, FL_LOG_WARN, "Secure Download Mode: the stub cannot run, using the ROM");
-        } else {
-            TRY(fl_run_stub(s, s->opt.stub, err));
-        }
+    TRY(fl_stub_start(s, err));
+    uint32_t want = s->opt.baud;
+    if (s->opt.baud_auto && want != 0) {
+        want = fl_auto_baud(s, want);
     }
-    if (s->opt.baud != 0 && s->opt.baud != port->baud) {
-        int rc = fl_change_baud(s, s->opt.baud, err);
+    if (want != 0 && want != port->baud && !st->baud_fell_back) {
+        struct fl_error e;
+        int rc = fl_change_baud(s, want, &e);
         if (rc == FL_ERR_UNSUPPORTED) {
-            fl_log(s, FL_LOG_WARN, "%s; staying at %u baud", err ? err->msg : "cannot change baud",
-                   (unsigned)port->baud);
+            fl_log(s, s->opt.baud_auto ? FL_LOG_DEBUG : FL_LOG_WARN, "%s; staying at %u baud",
+                   e.msg, (unsigned)port->baud);
         } else if (rc != FL_OK) {
-            return rc;
+            return fall_back(s, e.msg, err);
         }
     }
     return FL_OK;
+}
+
+/*
+ * A raised rate did not work (the adapter or the wiring cannot do it): back
+ * to the connect rate, said once, and on. The loader answered the change at
+ * the old rate and may have switched; if it does not answer at the connect
+ * rate, it is started again from a reset (the stub too), and the rate is not
+ * raised again in this session.
+ */
+static int fall_back(struct fl_session *s, const char *why, struct fl_error *err)
+{
+    struct fl_session_state *st = s->state;
+    struct fl_port *port = st->port;
+    uint32_t from = port->baud;
+    st->baud_fell_back = true;
+    fl_log(s, FL_LOG_WARN, "%s; going on at %u baud", why, (unsigned)s->opt.connect_baud);
+    TRY(port->ops->set_baud(port, s->opt.connect_baud, err));
+    port->baud = s->opt.connect_baud;
+    s->info.baud = port->baud;
+    port->ops->sleep_ms(port, 50);
+    TRY(fl_flush_input(s, err));
+    bool was_stub = st->stub;
+    for (int i = 0; i < 3; i++) {
+        struct fl_error e2;
+        if (try_sync(s, &e2) == FL_OK && st->stub == was_stub) {
+            return FL_OK; /* it never left the connect rate */
+        }
+    }
+    fl_log(s, FL_LOG_INFO, "no answer at %u baud after trying %u: connecting again",
+           (unsigned)s->opt.connect_baud, (unsigned)from);
+    struct fl_options saved = s->opt;
+    s->opt.connect_attempts = 3;
+    if (s->opt.before == FL_BEFORE_NO_RESET_NO_SYNC) {
+        s->opt.before = FL_BEFORE_NO_RESET;
+    }
+    int rc = fl_connect(s, err);
+    s->opt = saved;
+    return rc;
+}
+
+static int reattach(struct fl_session *s, struct fl_error *err)
+{
+    s->state->attached = false;
+    s->state->params_size = 0;
+    TRY(fl_flash_attach(s, err));
+    uint32_t size = s->opt.flash_size > 0 ? (uint32_t)s->opt.flash_size : s->info.flash_size;
+    return size != 0 ? fl_flash_set_size(s, size, err) : FL_OK;
 }
 
 /*
@@ -285,8 +333,8 @@ int fl_recover(struct fl_session *s, struct fl_error *err)
                    "the board was reset (the flasher stub is gone): "
                    "starting it again");
             TRY(fl_identify(s, true, err));
-            if (s->opt.stub != NULL) {
-                TRY(fl_run_stub(s, s->opt.stub, err));
+            if (st->stub_img != NULL) {
+                TRY(fl_run_stub(s, st->stub_img, err));
             }
         }
         goto reattach;
@@ -312,7 +360,5 @@ int fl_recover(struct fl_session *s, struct fl_error *err)
     s->info.stub_running = stub;
     s->info.baud = baud;
 reattach:
-    TRY(fl_flash_attach(s, err));
-    uint32_t size = s->opt.flash_size > 0 ? (uint32_t)s->opt.flash_size : s->info.flash_size;
-    return size != 0 ? fl_flash_set_size(s, size, err) : FL_OK;
+    return reattach(s, err);
 }

@@ -20,38 +20,6 @@ int fl_erase_range(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_
                             timeout, err);
 }
 
-/*
- * Erases a run of sectors the data leaves blank, unless the flash there is
- * blank already: one loader-side MD5 reads at 2-8 MB/s, an erase costs
- * ~150 ms per 64 KiB, and new boards (and stub-erased ones) are blank.
- */
-int fl_erase_unless_blank(struct fl_session *s, uint32_t addr, uint32_t len, bool *was_blank,
-                          struct fl_error *err)
-{
-    *was_blank = false;
-    if (!fl_can(s, FL_ROM_MD5) || len < 2 * FL_SECTOR) {
-        return fl_erase_range(s, addr, len, err);
-    }
-    uint8_t *ff = malloc(len);
-    if (ff == NULL) {
-        return fl_error_set(err, FL_ERR_NOMEM, NULL, "out of memory");
-    }
-    memset(ff, 0xFF, len);
-    uint8_t want[16], got[16];
-    int rc = fl_md5_local(ff, len, want);
-    free(ff);
-    if (rc == FL_OK) {
-        TRY(fl_flash_md5(s, addr, len, got, err));
-        if (memcmp(want, got, 16) == 0) {
-            fl_log(s, FL_LOG_DEBUG, "0x%08x+0x%x is blank already: not erased", (unsigned)addr,
-                   (unsigned)len);
-            *was_blank = true;
-            return FL_OK;
-        }
-    }
-    return fl_erase_range(s, addr, len, err);
-}
-
 int fl_check_range(struct fl_session *s, uint32_t addr, uint64_t len, struct fl_error *err)
 {
     uint64_t end = (uint64_t)addr + len;

@@ -187,23 +187,38 @@ int fl_reply_parse(const uint8_t *frame, size_t len, size_t payload_len, struct 
 uint32_t fl_esp8266_erase_size(uint32_t offset, uint32_t size);
 
 /*
- * Write planning: how a region is split so that runs of whole 0xFF sectors
- * are erased but not sent. `len` bytes at sector-aligned `addr`; the items
- * come erases first, then writes, each kind in ascending order (a write's
- * FLASH_BEGIN erases only its own sectors, so gaps must be erased apart).
+ * Write planning: how a region is covered by writes (each FLASH_BEGIN erases
+ * the sectors it covers, then programs what is sent) and erase-only runs,
+ * leaving alone the sectors the flash already holds right. A cost model of
+ * the line (rate, round trips, compression) and the flash chip (sector and
+ * 64 KiB block erase, page program) picks the cheapest cover. Items come
+ * erases first, then writes, each kind in ascending order. A write's `len`
+ * ends at its last non-0xFF byte (rounded to 4; to 1 KiB for a ROM).
  */
 struct fl_plan_item {
     uint32_t addr; /* sector aligned */
-    uint32_t len;  /* whole sectors, except the tail of the last write */
-    bool write;    /* false: erase only (a run of 0xFF sectors) */
+    uint32_t len;  /* erase: whole sectors; write: bytes sent */
+    bool write;    /* false: erase only */
 };
-enum fl_plan_flags {
-    FL_PLAN_COMPRESSED = 1 << 0,  /* gaps cost little on the wire: skip only long ones */
-    FL_PLAN_ESP8266_ROM = 1 << 1, /* keep the erase-size bug from erasing past the end */
+/* What the flash holds in a sector, as the loader's MD5s told (one byte per
+ * sector of the region). */
+enum fl_sector_state {
+    FL_SECTOR_UNKNOWN = 0, /* not known: must be erased or written */
+    FL_SECTOR_BLANK,       /* all 0xFF */
+    FL_SECTOR_SAME,        /* exactly what the image holds there */
 };
-/* `items` must hold fl_plan_max_items(len) entries. Returns the count. */
-size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, unsigned flags,
-                      struct fl_plan_item *items);
+struct fl_plan_params {
+    uint32_t baud;          /* line rate, for the wire time */
+    uint32_t round_trip_us; /* a command's turnaround beyond its bytes */
+    bool stub;              /* lazy erase and writes overlap the wire; else a ROM */
+    bool compressed;        /* the loader inflates: zlib where it is shorter */
+    bool esp8266_rom;       /* keep the ROM's erase-size bug from erasing past the end */
+};
+void fl_plan_params_init(struct fl_plan_params *p); /* 115200, 2 ms, ROM, raw */
+/* `state`: nsec bytes of enum fl_sector_state, or NULL (all unknown).
+ * `items` must hold fl_plan_max_items(len) entries. Returns the count. */
+size_t fl_plan_region(const uint8_t *data, size_t len, uint32_t addr, const uint8_t *state,
+                      const struct fl_plan_params *p, struct fl_plan_item *items);
 size_t fl_plan_max_items(size_t len);
 
 /* Timeout for an operation over `bytes` at `ms_per_mb` (min 3 s). */
@@ -310,6 +325,53 @@ int fl_stub_parse(const char *json, size_t len, struct fl_stub *out, struct fl_e
 int fl_stub_load(const char *path, struct fl_stub *out, struct fl_error *err);
 void fl_stub_release(struct fl_stub *stub);
 
+/*
+ * Stub families espprov can find by itself (tools/stubs.lock fetches them):
+ * LEGACY is esptool's long-established stub (the default); NEW is
+ * espressif/esp-flasher-stub. Both use esptool's JSON format, one file per
+ * chip, named by the chip's key ("esp32s3.json").
+ */
+enum fl_stub_family { FL_STUB_LEGACY, FL_STUB_NEW };
+#define FL_STUB_FAMILY_DEFAULT FL_STUB_LEGACY
+const char *fl_stub_family_name(enum fl_stub_family family); /* "legacy", "new" */
+bool fl_stub_family_parse(const char *text, enum fl_stub_family *out);
+/* "esp32s3": the chip's stub file name without ".json" (NULL for AUTO). */
+const char *fl_chip_key(enum fl_chip chip);
+
+/* One family's stubs for every chip it has, as found in one directory. */
+struct fl_stub_set {
+    enum fl_stub_family family;
+    char dir[1024];    /* the directory they came from */
+    char package[192]; /* its PACKAGE line ("name version sha256:... license"), or "" */
+    struct fl_stub stub[FL_CHIP_COUNT];
+    bool have[FL_CHIP_COUNT];
+};
+
+/* Where stubs are looked for, first match wins (each place holds
+ * <family>/<chip>.json):
+ *   env_dir              ($ESPPROV_STUB_DIR: the caller reads it; NULL/"" skips)
+ *   <exe dir>/stubs      (the build tree: build/espprov next to build/stubs)
+ *   <exe dir>/../share/espprov/stubs   (after `make install`)
+ * exe_path is the running program (/proc/self/exe); NULL skips both. */
+struct fl_stub_search {
+    const char *env_dir;
+    const char *exe_path;
+    enum fl_stub_family family;
+};
+
+/* Loads every <chip>.json of `family` in `dir` (a missing chip is not an
+ * error; a broken file is, naming it). FL_ERR_NOT_FOUND when the directory
+ * holds none. Release with fl_stub_set_release. */
+int fl_stub_set_load(struct fl_stub_set *set, const char *dir, enum fl_stub_family family,
+                     struct fl_error *err);
+/* Searches the places above and loads the first that holds the family.
+ * FL_ERR_NOT_FOUND (err lists the places) when none does. */
+int fl_stub_set_find(struct fl_stub_set *set, const struct fl_stub_search *search,
+                     struct fl_error *err);
+/* The stub for `chip`, or NULL when the set has none. */
+const struct fl_stub *fl_stub_set_get(const struct fl_stub_set *set, enum fl_chip chip);
+void fl_stub_set_release(struct fl_stub_set *set);
+
 /* ===== Sessions ======================================================== */
 
 enum fl_before {
@@ -357,23 +419,44 @@ struct fl_options {
     enum fl_chip chip; /* FL_CHIP_AUTO: detect; else the board must be this */
     enum fl_before before;
     enum fl_after after;
-    uint32_t connect_baud;       /* rate for SYNC (default 115200) */
-    uint32_t baud;               /* raise to this after connecting (0: stay) */
-    const struct fl_stub *stub;  /* upload and use this stub; NULL: ROM only.
-                                  * Borrowed: must outlive the session. */
-    bool no_compress;            /* never send zlib streams */
-    bool skip_unchanged;         /* do not write a region whose flash MD5 matches */
-    bool force;                  /* write images built for another chip */
-    int connect_attempts;        /* reset+sync rounds (default 7) */
-    int flash_mode;              /* FL_PARAM_KEEP or enum fl_flash_mode */
-    int flash_freq;              /* FL_PARAM_KEEP or MHz */
-    int64_t flash_size;          /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
-                                  * into bootloaders and told to the loader */
-    enum fl_log_level log_level; /* most verbose level passed to hooks.log */
+    uint32_t connect_baud;           /* rate for SYNC (default 115200) */
+    uint32_t baud;                   /* raise to this after connecting (0: stay); with
+                                      * baud_auto, the rate when the bridge is unknown */
+    bool baud_auto;                  /* the fastest rate the USB bridge and the chip both
+                                      * do (fl_usb_max_baud), else `baud` */
+    const struct fl_stub *stub;      /* upload and use this stub whatever the chip; a
+                                      * failure to start it fails the connect.
+                                      * Borrowed: must outlive the session. */
+    const struct fl_stub_set *stubs; /* else the detected chip's stub from this set
+                                      * (NULL, or none for the chip: ROM only);
+                                      * borrowed, shareable between sessions */
+    unsigned needs;                  /* FL_NEED_*: what the caller will ask for. A
+                                      * stub from `stubs` that does not start falls
+                                      * back to the ROM (with a warning) only when
+                                      * the ROM can do all of it */
+    bool no_compress;                /* never send zlib streams */
+    bool skip_unchanged;             /* do not write a region whose flash MD5 matches
+                                      * (default true) */
+    bool full_image;                 /* one erase+write per region, no MD5 probes and no
+                                      * sparse plan: how esptool writes (baselines) */
+    bool force;                      /* write images built for another chip */
+    int connect_attempts;            /* reset+sync rounds (default 7) */
+    int flash_mode;                  /* FL_PARAM_KEEP or enum fl_flash_mode */
+    int flash_freq;                  /* FL_PARAM_KEEP or MHz */
+    int64_t flash_size;              /* FL_PARAM_KEEP, FL_PARAM_DETECT or bytes: patched
+                                      * into bootloaders and told to the loader */
+    enum fl_log_level log_level;     /* most verbose level passed to hooks.log */
+};
+
+/* What a job needs from the loader (fl_options.needs). */
+enum fl_need {
+    FL_NEED_VERIFY = 1 << 0,     /* an MD5 of flash (verify, skip-unchanged) */
+    FL_NEED_READ = 1 << 1,       /* reading flash back */
+    FL_NEED_ERASE_CHIP = 1 << 2, /* erasing the whole chip */
 };
 
 /* Defaults: auto chip, default-reset, hard-reset, 115200, no stub, compress,
- * params kept, 7 attempts, FL_LOG_INFO. */
+ * skip unchanged, params kept, 7 attempts, FL_LOG_INFO. */
 void fl_options_init(struct fl_options *opt);
 
 struct fl_chip_info {
@@ -589,16 +672,22 @@ enum fl_usb_model_flags {
 
 struct fl_usb_model {
     uint16_t vid, pid;
-    const char *kind; /* short stable name for scripts: "cp210x", "ch340", "esp-usb-jtag" */
-    const char *name; /* for people: "Silicon Labs CP210x USB-UART bridge" */
-    const char *chip; /* ESP chip the PID implies (native USB), else NULL */
-    unsigned flags;   /* enum fl_usb_model_flags */
+    const char *kind;  /* short stable name for scripts: "cp210x", "ch340", "esp-usb-jtag" */
+    const char *name;  /* for people: "Silicon Labs CP210x USB-UART bridge" */
+    const char *chip;  /* ESP chip the PID implies (native USB), else NULL */
+    unsigned flags;    /* enum fl_usb_model_flags */
+    uint32_t max_baud; /* fastest rate its datasheet gives (0: unknown, or a USB
+                        * function where the rate means nothing) */
 };
 
 /* The known adapters and native ESP USB functions (static, never freed);
  * fl_usb_models returns the table and its length. */
 const struct fl_usb_model *fl_usb_model_find(uint16_t vid, uint16_t pid);
 const struct fl_usb_model *fl_usb_models(size_t *count);
+/* The fastest rate a bridge does: the table's, refined by the USB product
+ * string where one VID:PID covers parts of different speeds ("CP2102N" vs
+ * CP2102); 0 when unknown. `product` may be NULL. */
+uint32_t fl_usb_max_baud(uint16_t vid, uint16_t pid, const char *product);
 
 /* One serial port of one USB device (a dual adapter gives two). */
 struct fl_usb_port {

@@ -119,11 +119,14 @@ struct fl_session_state {
     const struct fl_target *target;
     int status_len; /* 0 unknown, 2 or 4 */
     bool stub;
-    bool attached;        /* SPI flash attached */
-    uint32_t params_size; /* last SPI_SET_PARAMS size (0: never sent) */
+    const struct fl_stub *stub_img; /* the stub this session started (restarted after a reset) */
+    bool stub_failed;               /* a default stub did not start: stay with the ROM */
+    bool attached;                  /* SPI flash attached */
+    uint32_t params_size;           /* last SPI_SET_PARAMS size (0: never sent) */
     bool detected;
     bool lines_reported;  /* the "no modem lines" warning was given */
     int carry_timeout_ms; /* owed by the stub for the last block, added to the next command */
+    bool baud_fell_back;  /* a raised rate failed once: stay at the connect rate */
     struct fl_slip_decoder dec;
     uint8_t frame[FL_FRAME_CAP];
     uint8_t rx[FL_RX_CHUNK];
@@ -184,6 +187,9 @@ bool fl_can(const struct fl_session *s, unsigned cap);
 enum fl_reset_kind { FL_RESET_CLASSIC, FL_RESET_TIGHT, FL_RESET_USB_JTAG, FL_RESET_HARD };
 int fl_reset(struct fl_session *s, enum fl_reset_kind kind, int delay_ms, struct fl_error *err);
 int fl_identify(struct fl_session *s, bool synced, struct fl_error *err);
+/* Starts opt.stub, or the chip's stub from opt.stubs (stub.c); a default
+ * stub that does not start falls back to the ROM when opt.needs allows. */
+int fl_stub_start(struct fl_session *s, struct fl_error *err);
 /* Re-synchronises after a failure (reconnecting without a reset if the
  * loader changed); keeps what fl_detect found. */
 int fl_recover(struct fl_session *s, struct fl_error *err);
@@ -193,14 +199,12 @@ int fl_flash_read_id(struct fl_session *s, uint32_t *jedec, struct fl_error *err
 uint32_t fl_flash_size_from_id(uint32_t jedec);
 int fl_ensure_detected(struct fl_session *s, struct fl_error *err);
 int fl_read_crystal(struct fl_session *s, struct fl_error *err);
+/* The rate opt.baud_auto picks for this port's USB bridge, else `fallback`. */
+uint32_t fl_auto_baud(struct fl_session *s, uint32_t fallback);
 
 /* ----- Flash operations (erase.c, write.c, md5.c) ----- */
 /* Erases [addr, addr+len) (sector aligned) with the loader's means. */
 int fl_erase_range(struct fl_session *s, uint32_t addr, uint32_t len, struct fl_error *err);
-/* The same, skipped (and *was_blank set) when a flash MD5 shows the range is
- * blank already: then it is also verified. */
-int fl_erase_unless_blank(struct fl_session *s, uint32_t addr, uint32_t len, bool *was_blank,
-                          struct fl_error *err);
 /* FL_OK when [addr, addr+len) fits the flash (and the ROM's 16 MB window). */
 int fl_check_range(struct fl_session *s, uint32_t addr, uint64_t len, struct fl_error *err);
 /* FL_OK when the flash MD5 of [addr, addr+len) equals `local`; else
@@ -217,6 +221,7 @@ struct fl_wctx {
     size_t index;         /* the caller's region index, for progress */
     uint64_t done, total; /* progress within the region */
     struct fl_region_result *res;
+    bool blank; /* the chunk's sectors are known blank: a ROM need not erase */
 };
 /* Writes len bytes at sector-aligned addr with one FLASH(_DEFL)_BEGIN,
  * compressed when the loader inflates and it pays. */

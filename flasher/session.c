@@ -15,6 +15,7 @@ void fl_options_init(struct fl_options *opt)
     opt->after = FL_AFTER_HARD_RESET;
     opt->connect_baud = 115200;
     opt->connect_attempts = 7;
+    opt->skip_unchanged = true;
     opt->flash_mode = FL_PARAM_KEEP;
     opt->flash_freq = FL_PARAM_KEEP;
     opt->flash_size = FL_PARAM_KEEP;

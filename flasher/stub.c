@@ -1,7 +1,8 @@
 /*
  * The flasher stub (esp-protocol.md §7): parsed from esptool's JSON format,
  * uploaded with MEM_BEGIN/MEM_DATA, started with MEM_END, confirmed by its
- * "OHAI" greeting. No stub binary ships with espprov: the user names one.
+ * "OHAI" greeting. No stub binary ships in this repository: the build fetches
+ * the pinned ones (stub_find.c finds them), or the user names one.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -258,6 +259,84 @@ int fl_run_stub(struct fl_session *s, const struct fl_stub *stub, struct fl_erro
     return rc;
 }
 
+static void note_frame(struct fl_session *s, const uint8_t *p, size_t n)
+{
+    s->stats.frames_received++;
+    if (s->hooks.frame != NULL && s->opt.log_level >= FL_LOG_TRACE) {
+        s->hooks.frame(s->hooks.user, FL_FRAME_RECEIVED, p, n);
+    }
+}
+
+/*
+ * After MEM_END: the ROM may or may not answer before it jumps, and the stub
+ * then greets with a bare "OHAI" frame, the protocol's only unsolicited one.
+ * The greeting is looked for in the raw bytes (END O H A I END), not only as
+ * a decoded frame: a stub that first switches its UART's clock (the
+ * esp-flasher-stub raises the CPU/APB clock on the ESP32 before it sets the
+ * divider back, main.c) garbles the tail of the ROM's MEM_END reply still
+ * in the FIFO, and a frame decoder that lost that reply's closing END would
+ * take the greeting's opening END as the close and the greeting as junk.
+ */
+static int wait_greeting(struct fl_session *s, struct fl_error *err)
+{
+    static const uint8_t hello[6] = {0xC0, 'O', 'H', 'A', 'I', 0xC0};
+    struct fl_session_state *st = s->state;
+    struct fl_port *port = st->port;
+    int64_t deadline = port->ops->now_ms(port) + FL_T_STUB_HELLO;
+    uint8_t win[sizeof hello] = {0};
+    for (;;) {
+        while (st->rx_pos < st->rx_len) {
+            uint8_t b = st->rx[st->rx_pos++];
+            memmove(win, win + 1, sizeof win - 1);
+            win[sizeof win - 1] = b;
+            if (memcmp(win, hello, sizeof hello) == 0) {
+                note_frame(s, win + 1, 4);
+                fl_slip_decoder_init(&st->dec, st->dec.buf, st->dec.cap);
+                return FL_OK;
+            }
+            enum fl_slip_event ev;
+            fl_slip_decode(&st->dec, &b, 1, &ev);
+            if (ev == FL_SLIP_JUNK) {
+                s->stats.junk_bytes++;
+            } else if (ev == FL_SLIP_BAD) {
+                s->stats.frames_bad++;
+            } else if (ev == FL_SLIP_FRAME) {
+                note_frame(s, st->dec.buf, st->dec.len);
+                struct fl_reply r;
+                if (fl_reply_parse(st->dec.buf, st->dec.len, 0, &r) == FL_OK &&
+                    r.op == FL_OP_MEM_END && r.failed) {
+                    return fl_error_set(
+                        err, FL_ERR_ROM, "check that the stub file is for this chip",
+                        "MEM_END failed: %s (status 0x%02x%02x)",
+                        fl_status_text(r.stub_code, r.code), r.status[0], r.status[1]);
+                }
+                if (fl_reply_parse(st->dec.buf, st->dec.len, 0, &r) == FL_OK) {
+                    s->stats.frames_skipped++;
+                } else {
+                    fl_log(s, FL_LOG_DEBUG, "a garbled %zu-byte frame before the stub's greeting",
+                           st->dec.len);
+                    s->stats.frames_bad++;
+                }
+            }
+        }
+        int64_t left = deadline - port->ops->now_ms(port);
+        if (left <= 0) {
+            return fl_error_set(err, FL_ERR_TIMEOUT,
+                                "check that the stub is for this chip, try a lower --baud, "
+                                "another --stub-family, or --no-stub",
+                                "the flasher stub did not start on the %s (no OHAI greeting)",
+                                st->target->name);
+        }
+        int r = port->ops->read(port, st->rx, sizeof st->rx, (int)left, err);
+        if (r < 0) {
+            return r;
+        }
+        st->rx_pos = 0;
+        st->rx_len = (size_t)r;
+        s->stats.bytes_received += (uint64_t)r;
+    }
+}
+
 static int upload(struct fl_session *s, const struct fl_stub *stub, struct fl_error *err)
 {
     struct fl_session_state *st = s->state;
@@ -271,43 +350,90 @@ static int upload(struct fl_session *s, const struct fl_stub *stub, struct fl_er
     fl_put_le32(end, 0); /* 0 = jump to entry */
     fl_put_le32(end + 4, stub->entry);
     TRY(fl_send_command(s, FL_OP_MEM_END, end, sizeof end, 0, err));
-    /* The ROM may or may not answer MEM_END before jumping; the stub then
-     * greets with a bare "OHAI" frame, the protocol's only unsolicited one. */
-    struct fl_port *port = st->port;
-    int64_t deadline = port->ops->now_ms(port) + FL_T_STUB_HELLO;
-    for (;;) {
-        const uint8_t *frame;
-        size_t len;
-        struct fl_error e2;
-        int rc = fl_read_frame(s, deadline, &frame, &len, &e2);
-        if (rc == FL_ERR_TIMEOUT) {
-            return fl_error_set(err, FL_ERR_TIMEOUT,
-                                "check that the stub file is for this chip, try a lower --baud, "
-                                "or use --no-stub",
-                                "the flasher stub did not start on the %s (no OHAI greeting)",
-                                st->target->name);
-        }
-        if (rc != FL_OK) {
-            if (err != NULL) {
-                *err = e2;
-            }
-            return rc;
-        }
-        if (len == 4 && memcmp(frame, "OHAI", 4) == 0) {
-            break;
-        }
-        struct fl_reply r;
-        if (fl_reply_parse(frame, len, 0, &r) == FL_OK && r.op == FL_OP_MEM_END && r.failed) {
-            return fl_error_set(err, FL_ERR_ROM, "check that the stub file is for this chip",
-                                "MEM_END failed: %s (status 0x%02x%02x)",
-                                fl_status_text(r.stub_code, r.code), r.status[0], r.status[1]);
-        }
-        s->stats.frames_skipped++;
-    }
+    TRY(wait_greeting(s, err));
     st->stub = true;
     st->attached = false;
     st->params_size = 0;
     s->info.stub_running = true;
     fl_log(s, FL_LOG_INFO, "flasher stub running");
     return FL_OK;
+}
+
+/* What the chip's ROM loader cannot do of `needs` (NULL: it can do all). */
+static const char *rom_lacks(const struct fl_target *t, unsigned needs)
+{
+    if ((needs & FL_NEED_VERIFY) && !(t->rom_caps & FL_ROM_MD5)) {
+        return "verify flash by MD5";
+    }
+    if ((needs & FL_NEED_READ) && !(t->rom_caps & FL_ROM_READ_SLOW)) {
+        return "read flash";
+    }
+    if (needs & FL_NEED_ERASE_CHIP) {
+        return "erase the whole chip";
+    }
+    return NULL;
+}
+
+int fl_stub_start(struct fl_session *s, struct fl_error *err)
+{
+    struct fl_session_state *st = s->state;
+    const struct fl_stub *img = s->opt.stub;
+    bool named = img != NULL;
+    const struct fl_stub_set *set = s->opt.stubs;
+    if (img == NULL && set != NULL) {
+        img = fl_stub_set_get(set, st->target->chip);
+        if (st->stub) {
+            st->stub_img = img; /* running from an earlier session: restart this one */
+            return FL_OK;
+        }
+        if (img == NULL) {
+            fl_log(s, FL_LOG_INFO, "no %s flasher stub for the %s in %s: using the ROM loader",
+                   fl_stub_family_name(set->family), st->target->name, set->dir);
+        }
+    }
+    if (st->stub) {
+        st->stub_img = img;
+        return FL_OK;
+    }
+    if (img == NULL || st->stub_failed) {
+        return FL_OK;
+    }
+    if (s->info.secure_download) {
+        fl_log(s, FL_LOG_WARN, "Secure Download Mode: the stub cannot run, using the ROM");
+        return FL_OK;
+    }
+    int rc = fl_run_stub(s, img, err);
+    if (rc == FL_OK) {
+        st->stub_img = img;
+        return FL_OK;
+    }
+    if (named || (rc != FL_ERR_TIMEOUT && rc != FL_ERR_ROM && rc != FL_ERR_PROTO)) {
+        return rc;
+    }
+    /* The default stub did not start. The ROM will do only if it can do all
+     * the job asks for; otherwise say what would be lost. */
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err != NULL ? err->msg : fl_strerror(rc));
+    const char *lack = rom_lacks(st->target, s->opt.needs);
+    if (lack != NULL) {
+        return fl_error_set(err, rc,
+                            "try the other stub family (--stub-family), a lower --baud, or "
+                            "--stub FILE",
+                            "the %s flasher stub did not start (%s), and the %s ROM loader "
+                            "cannot %s, which this job needs",
+                            fl_stub_family_name(set->family), why, st->target->name, lack);
+    }
+    fl_log(s, FL_LOG_WARN, "the %s flasher stub did not start (%s); continuing with the ROM loader",
+           fl_stub_family_name(set->family), why);
+    st->stub_failed = true;
+    s->stats.retries++;
+    rc = fl_recover(s, err);
+    if (rc != FL_OK && err != NULL) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "after the flasher stub failed to start: %s", err->msg);
+        memcpy(err->msg, msg, sizeof msg);
+        snprintf(err->hint, sizeof err->hint,
+                 "reset the board into download mode and run again, or use --no-stub");
+    }
+    return rc;
 }

@@ -99,12 +99,29 @@ static int write_raw(struct fl_wctx *w, const uint8_t *data, uint32_t len, uint3
     uint32_t nblocks = (len + bs - 1) / bs;
     uint32_t erase = fl_can(s, FL_ROM_ERASE_QUIRK) ? fl_esp8266_erase_size(addr, len) : len;
     int timeout = stub ? FL_T_DEFAULT : fl_timeout_for(FL_T_ERASE_WRITE_PER_MB, len);
-    TRY(begin(w, FL_OP_FLASH_BEGIN, erase, nblocks, bs, addr, timeout, err));
+    int rc = FL_ERR_ROM;
+    if (!stub && w->blank) {
+        /* FLASH_BEGIN's first word is the size to erase (serial protocol
+         * docs), apart from the blocks that follow: flash known blank needs
+         * none, which saves ~150 ms per 64 KiB up front. A ROM that refuses
+         * gets the ordinary request. */
+        struct fl_error e;
+        rc = begin(w, FL_OP_FLASH_BEGIN, 0, nblocks, bs, addr, timeout, &e);
+        if (rc != FL_OK && rc != FL_ERR_ROM) {
+            if (err != NULL) {
+                *err = e;
+            }
+            return rc;
+        }
+    }
+    if (rc != FL_OK) {
+        TRY(begin(w, FL_OP_FLASH_BEGIN, erase, nblocks, bs, addr, timeout, err));
+    }
     uint8_t *pad = malloc(bs);
     if (pad == NULL) {
         return fl_error_set(err, FL_ERR_NOMEM, NULL, "out of memory");
     }
-    int rc = FL_OK;
+    rc = FL_OK;
     for (uint32_t seq = 0; seq < nblocks && rc == FL_OK; seq++) {
         uint32_t off = seq * bs;
         uint32_t n = len - off < bs ? len - off : bs;

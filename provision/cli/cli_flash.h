@@ -20,9 +20,13 @@ struct flash_cli {
     bool baud_given;
     bool json;
     const char *stub_path;
+    bool no_stub;
+    enum fl_stub_family family; /* of the default stubs (--stub-family) */
     struct fl_options opt;
     struct fl_stub stub;
     bool stub_loaded;
+    struct fl_stub_set stubs; /* the default stubs, when found */
+    bool stubs_loaded;
     struct fl_session s;
     bool session_ready;
     /* progress */

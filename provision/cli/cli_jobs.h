@@ -90,16 +90,18 @@ struct cli_job_env {
     struct pv_profile *profile;
     struct pv_ledger *ledger;
     struct pv_ca *ca;
-    struct fl_stub *stub; /* NULL: ROM loader */
+    struct fl_stub *stub;      /* NULL: ROM loader */
+    struct fl_stub_set *stubs; /* the default stubs (when no stub was named) */
     struct pv_keypool *pool;
     char **usb_ports; /* --all-ports: the ttys `espprov ports` lists */
     size_t usb_count;
 };
 struct cli_job_args {
     const char *usage;
-    const char *profile; /* -P */
-    const char *stub;    /* --stub FILE, overrides .flash.stub */
-    bool no_stub;        /* --no-stub */
+    const char *profile;             /* -P */
+    const char *stub;                /* --stub FILE, overrides .flash.stub */
+    bool no_stub;                    /* --no-stub */
+    enum fl_stub_family stub_family; /* --stub-family */
     bool need_ca;
     const char **ports; /* --port, in order (duplicates dropped) */
     size_t port_count;
@@ -119,6 +121,7 @@ enum {
     CLI_JOB_OPT_STUB,
     CLI_JOB_OPT_NO_STUB,
     CLI_JOB_OPT_JSON,
+    CLI_JOB_OPT_STUB_FAMILY,
     CLI_JOB_OPT_BEFORE,
 };
 #define CLI_JOB_OPTIONS                                                                            \
@@ -126,6 +129,7 @@ enum {
         {"baud", required_argument, NULL, CLI_JOB_OPT_BAUD},                                       \
         {"stub", required_argument, NULL, CLI_JOB_OPT_STUB},                                       \
         {"no-stub", no_argument, NULL, CLI_JOB_OPT_NO_STUB},                                       \
+        {"stub-family", required_argument, NULL, CLI_JOB_OPT_STUB_FAMILY},                         \
         {"json", no_argument, NULL, CLI_JOB_OPT_JSON},                                             \
         {"before", required_argument, NULL, CLI_JOB_OPT_BEFORE},                                   \
     {                                                                                              \

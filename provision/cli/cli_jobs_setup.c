@@ -5,6 +5,7 @@
 
 #include "provision/cli/cli_jobs.h"
 #include "provision/cli/cli_pki.h"
+#include "provision/cli/cli_stubs.h"
 
 static int open_ca(const struct cli_ctx *ctx, struct cli_job_env *env)
 {
@@ -72,6 +73,18 @@ int cli_jobs_open(const struct cli_ctx *ctx, const struct cli_job_args *a, struc
             env->stub = NULL;
             return cli_fail(fe.hint, "%s", fe.msg);
         }
+    } else if (!a->no_stub) {
+        bool found;
+        if ((env->stubs = calloc(1, sizeof *env->stubs)) == NULL) {
+            return cli_fail(NULL, "out of memory");
+        }
+        if ((rc = cli_stubs_find(env->stubs, a->stub_family, &found)) != CLI_OK || !found) {
+            free(env->stubs);
+            env->stubs = NULL;
+            if (rc != CLI_OK) {
+                return rc;
+            }
+        }
     }
     return a->all_ports ? list_usb(env) : CLI_OK;
 }
@@ -96,6 +109,10 @@ void cli_jobs_close(struct cli_job_env *env)
     if (env->stub != NULL) {
         fl_stub_release(env->stub);
         free(env->stub);
+    }
+    if (env->stubs != NULL) {
+        fl_stub_set_release(env->stubs);
+        free(env->stubs);
     }
     pv_ca_free(env->ca);
     pv_ledger_close(env->ledger);
@@ -237,6 +254,11 @@ bool cli_job_option(struct cli_job_args *a, int c, const char *arg, int *status)
     case CLI_JOB_OPT_NO_STUB:
         a->no_stub = true;
         return true;
+    case CLI_JOB_OPT_STUB_FAMILY:
+        if (!cli_stubs_parse_family(a->usage, arg, &a->stub_family)) {
+            *status = CLI_USAGE;
+        }
+        return true;
     case CLI_JOB_OPT_JSON:
         a->json = true;
         return true;
@@ -303,6 +325,7 @@ int cli_jobs_main_last(const struct cli_ctx *ctx, const struct cli_job_args *a,
         jobs.ledger = env.ledger;
         jobs.pool = env.pool;
         jobs.stub = env.stub;
+        jobs.stubs = env.stubs;
         jobs.baud = (uint32_t)a->baud;
         jobs.before = a->before;
         jobs.dry_run = a->dry_run;

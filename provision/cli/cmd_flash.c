@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "provision/cli/cli_flash.h"
+#include "provision/cli/cli_stubs.h"
 
 const char cli_flash_usage[] =
     "usage: espprov flash info [options]\n"
@@ -20,7 +21,7 @@ const char cli_flash_usage[] =
     "  write       write files at flash offsets: blank sectors are erased, not sent;\n"
     "              compressed where the loader can; verified by MD5 where it can\n"
     "  read        read SIZE bytes at ADDR into FILE\n"
-    "  erase       erase a region (4 KiB aligned), or the whole chip (needs --stub)\n"
+    "  erase       erase a region (4 KiB aligned), or the whole chip (needs a stub)\n"
     "  verify      compare flash at ADDR with FILE (MD5)\n"
     "  image-info  show a firmware image's header, segments, checksum, digest\n"
     "ADDR and SIZE: decimal, 0x hex, or with a K/M suffix.\n"
@@ -29,7 +30,10 @@ const char cli_flash_usage[] =
     "  -p, --port DEV         serial port (default $ESPPROV_PORT, else the one USB board\n"
     "                         plugged in; asks which on a terminal when there are several);\n"
     "                         rfc2217://HOST:PORT too\n"
-    "  -b, --baud N           rate after connecting (default 460800 where the loader can)\n"
+    "  -b, --baud N|auto      rate after connecting; auto (default): the fastest the USB\n"
+    "                         bridge and the chip both do (CH340 2M, CP2102N 2M, CP2102\n"
+    "                         921600, ...), 460800 for an unknown port; a rate that fails\n"
+    "                         falls back to the connect rate, with a warning\n"
     "      --connect-baud N   rate for the first SYNC (default 115200; ROMs autobaud, so an\n"
     "                         ESP8266 ROM, which cannot change rate later, may take more)\n"
     "      --chip NAME        auto (default), esp8266, esp32, esp32s2, esp32s3, esp32c2,\n"
@@ -37,9 +41,15 @@ const char cli_flash_usage[] =
     "      --before MODE      default-reset, usb-reset, no-reset, no-reset-no-sync\n"
     "      --after MODE       hard-reset (default), soft-reset, no-reset, no-reset-stub\n"
     "      --stub FILE        upload this flasher stub (esptool JSON) and use it\n"
-    "      --no-stub          ROM loader only (the default without --stub)\n"
+    "      --stub-family F    the fetched stubs to use by default: legacy (default) or new\n"
+    "                         (see espprov --version; a default stub that does not start\n"
+    "                         falls back to the ROM when the ROM can do the job)\n"
+    "      --no-stub          ROM loader only\n"
     "      --no-compress      send data uncompressed\n"
-    "      --skip-unchanged   do not write regions whose flash MD5 already matches\n"
+    "      --no-skip          write regions even where the flash MD5 shows them unchanged\n"
+    "                         (by default what the flash holds right is left alone)\n"
+    "      --full-image       erase and write each file whole, no MD5 probes, no sparse\n"
+    "                         plan (as esptool does; for comparisons)\n"
     "      --force            write images built for another chip\n"
     "      --flash-mode M     keep (default), qio, qout, dio, dout  (bootloader header)\n"
     "      --flash-freq F     keep (default), or e.g. 40m, 80m      (bootloader header)\n"
@@ -53,8 +63,11 @@ enum {
     OPT_AFTER,
     OPT_STUB,
     OPT_NO_STUB,
+    OPT_STUB_FAMILY,
     OPT_NO_COMPRESS,
     OPT_SKIP,
+    OPT_NO_SKIP,
+    OPT_FULL_IMAGE,
     OPT_FORCE,
     OPT_MODE,
     OPT_FREQ,
@@ -210,6 +223,13 @@ int flash_connect(struct flash_cli *c)
         }
         c->stub_loaded = true;
         c->opt.stub = &c->stub;
+    } else if (!c->no_stub) {
+        bool found;
+        if (cli_stubs_find(&c->stubs, c->family, &found) != CLI_OK) {
+            return CLI_FAILED;
+        }
+        c->stubs_loaded = found;
+        c->opt.stubs = found ? &c->stubs : NULL;
     }
     int v = c->ctx->verbosity;
     c->opt.log_level = v < 0    ? FL_LOG_ERROR
@@ -219,7 +239,8 @@ int flash_connect(struct flash_cli *c)
                                 : FL_LOG_TRACE;
     /* An explicit rate the loader cannot do is worth a warning; the
      * default one is just a try. */
-    c->opt.baud = c->baud_given ? c->baud : 0;
+    c->opt.baud = c->baud_given ? c->baud : 460800;
+    c->opt.baud_auto = !c->baud_given;
     struct fl_hooks hooks = {.user = c, .log = on_log, .frame = on_frame, .progress = on_progress};
     if (fl_session_init(&c->s, &c->opt, &hooks, &err) != FL_OK) {
         return flash_fail(&err);
@@ -227,12 +248,6 @@ int flash_connect(struct flash_cli *c)
     c->session_ready = true;
     if (fl_session_open(&c->s, port, &err) != FL_OK || fl_connect(&c->s, &err) != FL_OK) {
         return flash_fail(&err);
-    }
-    if (!c->baud_given && c->s.info.baud < 460800) {
-        int rc = fl_change_baud(&c->s, 460800, &err);
-        if (rc != FL_OK && rc != FL_ERR_UNSUPPORTED) {
-            return flash_fail(&err);
-        }
     }
     if (fl_detect(&c->s, NULL, &err) != FL_OK) {
         return flash_fail(&err);
@@ -258,6 +273,9 @@ int flash_done(struct flash_cli *c, int status)
     if (c->stub_loaded) {
         fl_stub_release(&c->stub);
     }
+    if (c->stubs_loaded) {
+        fl_stub_set_release(&c->stubs);
+    }
     return cli_finish(status);
 }
 
@@ -271,8 +289,11 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
         {"after", required_argument, NULL, OPT_AFTER},
         {"stub", required_argument, NULL, OPT_STUB},
         {"no-stub", no_argument, NULL, OPT_NO_STUB},
+        {"stub-family", required_argument, NULL, OPT_STUB_FAMILY},
         {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
         {"skip-unchanged", no_argument, NULL, OPT_SKIP},
+        {"no-skip", no_argument, NULL, OPT_NO_SKIP},
+        {"full-image", no_argument, NULL, OPT_FULL_IMAGE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"flash-mode", required_argument, NULL, OPT_MODE},
         {"flash-freq", required_argument, NULL, OPT_FREQ},
@@ -294,6 +315,10 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->port = a;
             break;
         case 'b':
+            if (strcmp(a, "auto") == 0) {
+                c->baud_given = false;
+                break;
+            }
             if (!flash_parse_u32(u, "--baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
@@ -339,12 +364,25 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             break;
         case OPT_NO_STUB:
             no_stub = true;
+            c->no_stub = true;
+            break;
+        case OPT_STUB_FAMILY:
+            if (!cli_stubs_parse_family(u, a, &c->family)) {
+                *status = CLI_USAGE;
+                return false;
+            }
             break;
         case OPT_NO_COMPRESS:
             c->opt.no_compress = true;
             break;
         case OPT_SKIP:
             c->opt.skip_unchanged = true;
+            break;
+        case OPT_NO_SKIP:
+            c->opt.skip_unchanged = false;
+            break;
+        case OPT_FULL_IMAGE:
+            c->opt.full_image = true;
             break;
         case OPT_FORCE:
             c->opt.force = true;
@@ -423,6 +461,11 @@ int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
             c.usage = synopsis[i][1];
         }
     }
+    /* What a default stub that fails to start would take away with it. */
+    c.opt.needs = strcmp(sub, "write") == 0 || strcmp(sub, "verify") == 0 ? FL_NEED_VERIFY
+                  : strcmp(sub, "read") == 0                              ? FL_NEED_READ
+                  : strcmp(sub, "erase") == 0 && n == 0                   ? FL_NEED_ERASE_CHIP
+                                                                          : 0;
     if (strcmp(sub, "info") == 0) {
         return flash_cmd_info(&c, n, args);
     }

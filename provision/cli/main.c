@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "provision/cli/cli.h"
+#include "provision/cli/cli_stubs.h"
 
 struct cli_cmd {
     const char *name;
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
         if (cmd_at < 0) {
             if (strcmp(a, "--version") == 0) {
                 printf("espprov %s\n", ESPPROV_VERSION);
+                cli_stubs_print_version(stdout);
                 return cli_finish(CLI_OK);
             }
             if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

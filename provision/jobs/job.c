@@ -151,7 +151,20 @@ static int session_options(struct job *j, struct fl_options *opt)
     opt->before = (enum fl_before)j->jobs->before;
     opt->after = FL_AFTER_HARD_RESET;
     opt->baud = j->jobs->baud ? j->jobs->baud : p->flash.baud ? p->flash.baud : 460800;
+    /* Without --baud: the USB bridge's fastest rate where it is known. */
+    opt->baud_auto = j->jobs->baud == 0;
     opt->stub = j->jobs->stub;
+    opt->stubs = j->jobs->stubs;
+    /* What a default stub that fails to start would take away with it. */
+    const struct pv_jobs *js = j->jobs;
+    if (js->mode == PV_JOB_RESET) {
+        opt->needs = (js->reset_flags & PV_RESET_RESTORE) ? FL_NEED_VERIFY : 0;
+    } else {
+        opt->needs = FL_NEED_VERIFY;
+        if (js->mode == PV_JOB_ONLY_FS || js->reprovision == PV_POLICY_KEEP) {
+            opt->needs |= FL_NEED_READ;
+        }
+    }
     opt->log_level = (enum fl_log_level)j->jobs->log_level;
     if (p->flash.mode != NULL && !fl_flash_mode_parse(p->flash.mode, &opt->flash_mode)) {
         return job_fail(j, PV_ERR_INVALID, NULL, ".flash.mode: \"%s\"", p->flash.mode);

@@ -66,6 +66,7 @@
  * settings), as Arduino's "Sketch + WiFi Settings" erase does.
  */
 struct fl_stub;
+struct fl_stub_set;
 
 enum pv_job_mode {
     PV_JOB_PROVISION = 0, /* firmware + filesystem, a new or kept identity */
@@ -158,12 +159,13 @@ struct pv_jobs_priv;
 struct pv_jobs {
     enum pv_job_mode mode;
     const struct pv_profile *profile;
-    struct pv_ca *ca;           /* required except for a reset without REVOKE */
-    struct pv_ledger *ledger;   /* required */
-    struct pv_keypool *pool;    /* RSA keys made ahead, or NULL */
-    const struct fl_stub *stub; /* flasher stub to run, or NULL: ROM loader */
-    uint32_t baud;              /* 0: .flash.baud, else 460800 */
-    int before;                 /* enum fl_before; 0: reset into the loader with DTR/RTS */
+    struct pv_ca *ca;                /* required except for a reset without REVOKE */
+    struct pv_ledger *ledger;        /* required */
+    struct pv_keypool *pool;         /* RSA keys made ahead, or NULL */
+    const struct fl_stub *stub;      /* flasher stub to run, or NULL: ROM loader */
+    const struct fl_stub_set *stubs; /* else the board's chip's stub from these (or NULL) */
+    uint32_t baud;                   /* 0: .flash.baud, else 460800 */
+    int before;                      /* enum fl_before; 0: reset into the loader with DTR/RTS */
     bool dry_run;
     enum pv_reprovision_policy reprovision;
     unsigned reset_flags; /* enum pv_reset_flags */

@@ -2,7 +2,7 @@
 # `make bench`: `espprov provision` on eight time-modelled simulated ESP32
 # boards at once vs one (espsim --pace: bytes at the line rate, real SPI
 # flash erase/program times; 921600 baud, ROM loader, the demo profile:
-# bootloader + app + a 1.4 MB filesystem). Target: eight take under 1.3x the
+# bootloader + app + a 1.4 MB filesystem). Target: eight take within 1.1x the
 # wall time of one. Prints medians of 3 runs, per-board seconds and peak
 # memory (max RSS of the espprov process).
 . "$(dirname "$0")/../lib.sh"
@@ -55,6 +55,6 @@ echo "0x10000 app, 1.4 MB filesystem), median of 3 runs:"
 printf '  1 board:  %6.1f s wall, peak RSS %s KB\n' "$(awk -v v="$wall1" 'BEGIN {print v / 1000}')" "$rss1"
 printf '  8 boards: %6.1f s wall, peak RSS %s KB; per-board seconds %s\n' \
     "$(awk -v v="$wall8" 'BEGIN {print v / 1000}')" "$rss8" "$per8"
-echo "  8 vs 1: ${ratio}x the wall time (target < 1.3x)"
+echo "  8 vs 1: ${ratio}x the wall time (target <= 1.1x)"
 echo "command: make bench (tests/bench/provision_parallel.sh)"
-awk -v r="$ratio" 'BEGIN {exit !(r < 1.3)}' || echo "note: above the 1.3x target on this machine"
+awk -v r="$ratio" 'BEGIN {exit !(r <= 1.1)}' || echo "note: above the 1.1x target on this machine"

@@ -197,7 +197,7 @@ void sim_board_tick(struct sim *s, int64_t now)
             static const uint8_t ohai[] = {'O', 'H', 'A', 'I'};
             clear_loader(s);
             s->ld.mode = SIM_MODE_STUB;
-            s->ld.stub_legacy = s->opt.stub_flavour == SIM_STUB_LEGACY;
+            s->ld.stub_legacy = s->ld.start_flavour == SIM_STUB_LEGACY;
             s->ld.attached = true;
             s->ld.flash_limit = s->chip->max_flash;
             s->uart.autobaud = false;

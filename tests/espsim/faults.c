@@ -34,6 +34,7 @@ static const struct kind_info kinds[] = {
     {"sync-lost", SIM_F_SYNC_LOST, -1},
     {"write-fail", SIM_F_WRITE_FAIL, OP_FLASH_DATA},
     {"split", SIM_F_SPLIT, -1},
+    {"baud-limit", SIM_F_BAUD_LIMIT, -1},
 };
 
 static int parse_u64(const char *v, uint64_t *out)
@@ -113,6 +114,8 @@ static int set_param(struct sim_fault *f, const char *key, const char *val, bool
         f->rng = x ? x : 1;
     } else if (strcmp(key, "xor") == 0 && x >= 1 && x <= 0xFF) {
         f->xor_mask = (uint8_t)x;
+    } else if (strcmp(key, "rate") == 0 && x >= 300) {
+        f->rate = (uint32_t)x;
     } else if (strcmp(key, "ms") == 0) {
         f->ms = (uint32_t)x;
     } else if ((strcmp(key, "times") == 0 || strcmp(key, "n") == 0) && x >= 1 && x <= 1000) {
@@ -159,6 +162,8 @@ int sim_fault_parse(struct sim_faults *fs, const char *spec, char *err, size_t n
         f.n = 3;
     } else if (ki->kind == SIM_F_SYNC_LOST) {
         f.n = 1;
+    } else if (ki->kind == SIM_F_BAUD_LIMIT) {
+        f.rate = 921600;
     }
     memcpy(f.text, "\0\xff\xfejunk\r\n", 9);
     f.text_len = 9;
@@ -221,4 +226,14 @@ bool sim_fault_present(const struct sim_faults *fs, enum sim_fault_kind kind)
         }
     }
     return false;
+}
+
+uint32_t sim_fault_baud_limit(const struct sim_faults *fs)
+{
+    for (int i = 0; i < fs->n; i++) {
+        if (fs->v[i].kind == SIM_F_BAUD_LIMIT) {
+            return fs->v[i].rate;
+        }
+    }
+    return 0;
 }

@@ -2,9 +2,11 @@
  * A FLASH_BEGIN/DATA/END (or DEFL_*) session. The ROM erases up front and
  * writes each block synchronously with a read-back check; the stubs erase
  * lazily just ahead of the data (4 KiB sectors, 64 KiB blocks when aligned
- * and 16+ sectors remain; the new stub skips leading sectors that are already
- * blank) and, for compressed data, inflate into a 32 KiB buffer that is
- * written when full or at the end of the stream (reference §2.2, §6).
+ * and 16+ sectors remain), every sector the write covers, blank or not: both
+ * upstream stubs erase unconditionally (esp-flasher-stub s_write_flash_data ->
+ * stub_lib_flash_start_next_erase; the legacy stub's start_next_erase), and
+ * for compressed data inflate into a 32 KiB buffer that is written when full
+ * or at the end of the stream (reference §2.2, §6).
  * Functions return 0 or the loader's own error code (ROM 0x01.., stub 0xC?).
  */
 #include "sim.h"
@@ -72,13 +74,6 @@ static void erase_ahead(struct sim *s, uint32_t upto)
     uint32_t end = fo->offset + fo->size;
     while (fo->erased_to < upto) {
         uint32_t left = (end > fo->erased_to ? end - fo->erased_to : 0) + SIM_SECTOR - 1;
-        if (!s->ld.stub_legacy && !fo->met_dirty) {
-            if (sim_flash_sector_blank(&s->flash, fo->erased_to)) {
-                fo->erased_to += SIM_SECTOR;
-                continue;
-            }
-            fo->met_dirty = true;
-        }
         uint32_t len = (fo->erased_to % SIM_BLOCK64 == 0 && left / SIM_SECTOR >= 16) ? SIM_BLOCK64
                                                                                      : SIM_SECTOR;
         sim_erase_range(s, fo->erased_to, len);

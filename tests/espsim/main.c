@@ -29,7 +29,8 @@ static int setup(struct sim *s, int *sigfd)
         }
         setvbuf(s->log, NULL, _IOLBF, 0);
     }
-    if (sim_flash_open(&s->flash, s->opt.flash_path, s->opt.flash_size, err, sizeof err) != 0 ||
+    if (sim_stub_images_load(s, err, sizeof err) != 0 ||
+        sim_flash_open(&s->flash, s->opt.flash_path, s->opt.flash_size, err, sizeof err) != 0 ||
         sim_pty_open(s, err, sizeof err) != 0 ||
         (s->opt.rfc2217_port >= 0 && sim_net_open(s, s->opt.rfc2217_port, err, sizeof err) != 0)) {
         fprintf(stderr, "espsim: error: %s\n", err);

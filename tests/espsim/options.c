@@ -16,7 +16,10 @@ static const char usage[] =
     "  --pty-link PATH         symlink to the pty\n"
     "  --rfc2217 PORT          serve RFC 2217 on 127.0.0.1:PORT (0 = any free port)\n"
     "  --boot download|flash   strapping at power-on (default download)\n"
-    "  --stub-flavour new|legacy  behaviour of an uploaded stub (default new)\n"
+    "  --stub-flavour new|legacy  behaviour of an uploaded stub it does not recognise\n"
+    "                         (default new); the real stubs behave as their family\n"
+    "  --stub-dir DIR         real stubs to recognise: DIR/{legacy,new}/<chip>.json\n"
+    "                         (default $ESPPROV_STUB_DIR, else stubs/ next to espsim)\n"
     "  --sdm                   Secure Download Mode (esp32s3, esp32c3)\n"
     "  --pace                  time model: line rate, flash erase/program times\n"
     "  --latency MS            added to every reply (USB adapter; FTDI default 16)\n"
@@ -112,6 +115,7 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
         O_RFC,
         O_BOOT,
         O_STUB,
+        O_STUB_DIR,
         O_SDM,
         O_PACE,
         O_LAT,
@@ -130,6 +134,7 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
         {"boot", required_argument, NULL, O_BOOT},
         {"stub-flavour", required_argument, NULL, O_STUB},
         {"stub-flavor", required_argument, NULL, O_STUB},
+        {"stub-dir", required_argument, NULL, O_STUB_DIR},
         {"sdm", no_argument, NULL, O_SDM},
         {"pace", no_argument, NULL, O_PACE},
         {"latency", required_argument, NULL, O_LAT},
@@ -197,6 +202,9 @@ int sim_opts_parse(struct sim_opts *o, int argc, char **argv)
                 return fail("bad --stub-flavour '%s' (new or legacy)", optarg);
             }
             o->stub_flavour = strcmp(optarg, "legacy") == 0 ? SIM_STUB_LEGACY : SIM_STUB_NEW;
+            break;
+        case O_STUB_DIR:
+            o->stub_dir = optarg;
             break;
         case O_SDM:
             o->sdm = true;

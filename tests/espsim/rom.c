@@ -125,6 +125,7 @@ static void mem_begin(struct sim *s, const struct sim_req *r)
     mo->blocks = sim_le32(r->data + 4);
     mo->block_size = sim_le32(r->data + 8);
     mo->addr = sim_le32(r->data + 12);
+    mo->hash = SIM_HASH_INIT;
     sim_log_arg(s, "size=%u blocks=%u block=%u addr=0x%08x", mo->size, mo->blocks, mo->block_size,
                 mo->addr);
     int rc = ram_check(s, mo->addr, mo->size);
@@ -147,7 +148,9 @@ static void mem_data(struct sim *s, const struct sim_req *r)
     } else {
         mo->received += dlen;
         mo->next_seq++;
+        mo->hash = sim_hash(mo->hash, r->data + 16, dlen);
         if (mo->received == mo->size && s->ld.nloaded < SIM_MAX_LOADED) {
+            s->ld.loaded_hash[s->ld.nloaded] = mo->hash;
             s->ld.loaded[s->ld.nloaded++] = (struct sim_range){mo->addr, mo->addr + mo->size};
         }
         sim_reply_ok(s, r->op, 0, NULL, 0);
@@ -167,14 +170,27 @@ static void mem_end(struct sim *s, const struct sim_req *r)
     if (flag != 0 || entry == 0) {
         return;
     }
-    for (int i = 0; i < s->ld.nloaded; i++) {
-        if (entry >= s->ld.loaded[i].start && entry < s->ld.loaded[i].end) {
-            sim_board_schedule(s, SIM_EV_STUB_START, s->t + 2 * SIM_MS);
-            return;
+    const struct sim_stub_image *im;
+    char why[160];
+    if (sim_stub_identify(s, entry, &s->ld.start_flavour, &im, why, sizeof why) != 0) {
+        sim_log(s, "jumped to 0x%08x: %s: the CPU crashes and hangs", entry, why);
+        s->ld.mode = SIM_MODE_HUNG;
+        return;
+    }
+    const char *fam = s->ld.start_flavour == SIM_STUB_LEGACY ? "legacy" : "new";
+    if (im == NULL) {
+        sim_log(s, "jumped to 0x%08x: an unknown image, run as a %s stub", entry, fam);
+    } else {
+        sim_log(s, "jumped to 0x%08x: the real %s stub for %s", entry, fam, s->chip->name);
+        if (im->family == SIM_STUB_NEW && s->chip->id == SIM_ESP32) {
+            /* esp-flasher-stub's esp_main raises the CPU/APB clock before it
+             * sets the UART divider back and before its transport waits for
+             * the UART to go idle: what is left of this reply in the FIFO
+             * goes out at twice the rate. */
+            sim_tx_skew_tail(s, 4, s->uart.baud * 2);
         }
     }
-    sim_log(s, "jumped to 0x%08x where nothing was loaded: the CPU hangs", entry);
-    s->ld.mode = SIM_MODE_HUNG;
+    sim_board_schedule(s, SIM_EV_STUB_START, s->t + 2 * SIM_MS);
 }
 
 static void flash_begin(struct sim *s, const struct sim_req *r)

@@ -151,8 +151,9 @@ struct sim_opts {
     int en_delay_ms; /* EN RC rise time: IO0 is sampled this long after release */
     const char *log_path;
     enum sim_stub_flavour stub_flavour;
-    uint32_t flash_id; /* JEDEC id as read from W0: mfr | type<<8 | cap<<16 */
-    bool sdm;          /* Secure Download Mode (S2+ chips) */
+    const char *stub_dir; /* real stub images to recognise (NULL: default place) */
+    uint32_t flash_id;    /* JEDEC id as read from W0: mfr | type<<8 | cap<<16 */
+    bool sdm;             /* Secure Download Mode (S2+ chips) */
     const char *faults[SIM_MAX_FAULTS];
     int nfaults;
 };
@@ -279,7 +280,6 @@ struct sim_flashop {
     uint32_t next_seq;
     uint32_t written;   /* bytes of output written so far */
     uint32_t erased_to; /* stub lazy erase: sectors below are done */
-    bool met_dirty;     /* new stub: stop skipping blank sectors */
     /* inflate state (raw deflate after our own zlib header parse) */
     void *z; /* z_stream *, allocated on DEFL_BEGIN */
     bool z_header_done, z_end;
@@ -297,6 +297,7 @@ struct sim_memop {
     bool active;
     uint32_t size, blocks, block_size, addr;
     uint32_t next_seq, received;
+    uint64_t hash; /* FNV-1a of the bytes so far, to recognise stub images */
 };
 
 #define SIM_MAX_LOADED 8
@@ -319,7 +320,9 @@ struct sim_loader {
     struct sim_memop mo;
     struct sim_readop ro;
     struct sim_range loaded[SIM_MAX_LOADED];
+    uint64_t loaded_hash[SIM_MAX_LOADED];
     int nloaded;
+    enum sim_stub_flavour start_flavour;      /* how the stub being started behaves */
     uint8_t deferred;                         /* stub error waiting for the next command */
     uint32_t last_write_addr, last_write_len; /* for brown-out: undo the tail */
     bool slow_erase_pending;
@@ -342,6 +345,7 @@ enum sim_fault_kind {
     SIM_F_SYNC_LOST,
     SIM_F_WRITE_FAIL,
     SIM_F_SPLIT,
+    SIM_F_BAUD_LIMIT,
     SIM_F_NKINDS
 };
 
@@ -356,6 +360,7 @@ struct sim_fault {
     uint8_t xor_mask;
     uint32_t ms;   /* slow-erase duration */
     uint32_t n;    /* repeat-error copies, split size */
+    uint32_t rate; /* baud-limit: fastest rate that gets through */
     char text[64]; /* junk bytes */
     size_t text_len;
 };
@@ -371,6 +376,8 @@ int sim_fault_parse(struct sim_faults *fs, const char *spec, char *err, size_t n
  * byte faults) and returns the first one that fires now, or NULL. */
 struct sim_fault *sim_fault_hit(struct sim_faults *fs, enum sim_fault_kind kind, int opcode);
 bool sim_fault_present(const struct sim_faults *fs, enum sim_fault_kind kind);
+/* baud-limit: the fastest rate bytes survive (0: no limit). */
+uint32_t sim_fault_baud_limit(const struct sim_faults *fs);
 
 /* ===== Register map (regs.c) =========================================== */
 
@@ -395,6 +402,22 @@ struct sim_net {
     uint8_t us[256], them[256]; /* option state per RFC 1143 (0 no, 1 yes, 2 want) */
 };
 
+/* ===== Real stub images (stub_images.c) ================================ */
+
+/* A fetched stub (tools/stubs.lock) for this chip: where it loads, its
+ * entry, and a hash of each segment, to tell it apart from other images. */
+struct sim_stub_image {
+    bool present;
+    enum sim_stub_flavour family;
+    uint32_t entry, text_start, text_len, data_start, data_len;
+    uint64_t text_hash, data_hash;
+};
+#define SIM_STUB_IMAGES 2
+
+/* FNV-1a, continued from `h` (start with SIM_HASH_INIT). */
+#define SIM_HASH_INIT 0xcbf29ce484222325ull
+uint64_t sim_hash(uint64_t h, const uint8_t *p, size_t n);
+
 /* ===== The simulator ==================================================== */
 
 struct sim {
@@ -408,6 +431,7 @@ struct sim {
     struct sim_loader ld;
     struct sim_faults faults;
     struct sim_net net;
+    struct sim_stub_image images[SIM_STUB_IMAGES]; /* by enum sim_stub_flavour */
     int pty_master, pty_slave;
     char pty_path[128];
     FILE *log;
@@ -469,6 +493,18 @@ const char *sim_op_name(uint8_t op);
 
 /* rom.c / stub.c / stub_read.c */
 void sim_rom_command(struct sim *s, const struct sim_req *r);
+/* stub_images.c: reads <dir>/<family>/<chip>.json of both families (dir:
+ * --stub-dir, else $ESPPROV_STUB_DIR, else "stubs" next to this program).
+ * Missing files are fine (synthetic stubs only); a broken one is an error. */
+int sim_stub_images_load(struct sim *s, char *err, size_t n);
+/* What a jump to `entry` after MEM_END starts: 0 with *flavour set (and
+ * *image: the recognised real image, or NULL for an unknown one), or -1
+ * when the CPU would crash (why says how). */
+int sim_stub_identify(struct sim *s, uint32_t entry, enum sim_stub_flavour *flavour,
+                      const struct sim_stub_image **image, char *why, size_t n);
+/* uart.c: the last `n` queued bytes leave at `baud` instead (a clock change
+ * under a UART whose FIFO still holds them). */
+void sim_tx_skew_tail(struct sim *s, size_t n, uint32_t baud);
 void sim_stub_command(struct sim *s, const struct sim_req *r);
 void sim_stub_read_start(struct sim *s, uint32_t addr, uint32_t len, uint32_t packet);
 void sim_stub_read_frame(struct sim *s, const uint8_t *buf, size_t len);

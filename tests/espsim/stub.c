@@ -92,6 +92,7 @@ static void mem(struct sim *s, const struct sim_req *r)
         sim_reply_ok(s, r->op, 0, NULL, 0);
         if (flag == 0 && entry != 0) {
             sim_log(s, "stub: jump to 0x%08x; treating it as a new stub", entry);
+            s->ld.start_flavour = s->opt.stub_flavour;
             sim_board_schedule(s, SIM_EV_STUB_START, s->t + 2 * SIM_MS);
         }
     }
@@ -210,8 +211,13 @@ static void erase(struct sim *s, const struct sim_req *r)
     uint32_t addr = r->len == 8 ? sim_le32(r->data) : 0;
     uint32_t size = r->len == 8 ? sim_le32(r->data + 4) : 0;
     sim_log_arg(s, "addr=0x%x size=0x%x", addr, size);
-    if (r->len != 8 || addr % SIM_SECTOR || size % SIM_SECTOR) {
+    if (r->len != 8) {
         status(s, r->op, STUB_ERR_BAD_LEN);
+        return;
+    }
+    if (addr % SIM_SECTOR || size % SIM_SECTOR) {
+        /* The legacy stub's handle_flash_erase: 0x32 address, 0x33 length. */
+        status(s, r->op, !legacy(s) ? STUB_ERR_BAD_LEN : addr % SIM_SECTOR ? 0x32 : 0x33);
         return;
     }
     if ((uint64_t)addr24(s, addr) + size > s->ld.flash_limit) {
@@ -239,7 +245,11 @@ static void read_flash(struct sim *s, const struct sim_req *r)
     if (packet == 0 || packet > 4096) {
         if (!legacy(s)) {
             status(s, r->op, STUB_ERR_BAD_LEN);
-        } /* the legacy stub returns without a word */
+        } else {
+            /* The legacy stub acks the command, then handle_flash_read
+             * returns at once: no data, no MD5. */
+            sim_reply_ok(s, r->op, 0, NULL, 0);
+        }
         return;
     }
     sim_reply_ok(s, r->op, 0, NULL, 0);

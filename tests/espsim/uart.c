@@ -121,6 +121,10 @@ void sim_tx(struct sim *s, const uint8_t *buf, size_t len, bool frame)
                         (unsigned long long)u->tx_frame_bytes);
             }
         }
+        uint32_t limit = sim_fault_baud_limit(&s->faults);
+        if (limit != 0 && u->baud > limit) {
+            b = garble(b, u->baud, limit); /* the adapter cannot do this rate */
+        }
         t += bt;
         if (u->split_left == 0) {
             struct sim_fault *sp = sim_fault_hit(&s->faults, SIM_F_SPLIT, -1);
@@ -136,6 +140,14 @@ void sim_tx(struct sim *s, const uint8_t *buf, size_t len, bool frame)
         q_push(&u->tx, e);
     }
     u->tx_line_free = t;
+}
+
+void sim_tx_skew_tail(struct sim *s, size_t n, uint32_t baud)
+{
+    struct sim_queue *q = &s->uart.tx;
+    for (size_t i = 0; i < n && i < q->len; i++) {
+        q->v[(q->head + q->len - 1 - i) % q->cap].baud = baud;
+    }
 }
 
 void sim_tx_text(struct sim *s, const char *text)
@@ -162,6 +174,10 @@ void sim_rx(struct sim *s, int side, const uint8_t *buf, size_t len, int64_t now
             b ^= c->xor_mask;
             sim_log(s, "fault: corrupted byte %llu from the host",
                     (unsigned long long)s->uart.rx_bytes);
+        }
+        uint32_t limit = sim_fault_baud_limit(&s->faults);
+        if (limit != 0 && hb > limit) {
+            b = garble(b, hb, limit); /* the adapter cannot do this rate */
         }
         t += bt;
         struct sim_qent e = {.t = t, .baud = hb, .byte = b, .side = (uint8_t)side};

@@ -10,7 +10,7 @@ pkgs="openssl jansson libusb-1.0 sqlite3 zlib"
 cflags="-std=c11 -g -O1 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED"
 cflags="$cflags -DESPPROV_VERSION=\"fuzz\" -I. -Itests $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -pthread"
-lib_src=$(ls spiffsgen/*.c flasher/*.c firmware/espprov_client/src/*.c 2>/dev/null || true)
+lib_src=$(ls spiffsgen/*.c lfsgen/*.c flasher/*.c firmware/espprov_client/src/*.c 2>/dev/null || true)
 lib_src="$lib_src $(ls provision/*/*.c | grep -v ^provision/cli/)"
 status=0
 for src in "$@"; do

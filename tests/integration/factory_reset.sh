@@ -76,7 +76,8 @@ assert "says nothing was erased" grep -q 'no unrevoked certificate for 24:0a:c4:
 check "provisioned again afterwards without a question" "$ESPPROV" provision -P r.json -p "$T_TMP/a.port"
 
 # ---- the whole chip, ROM and stub -----------------------------------------
-check "--full --restore on the ROM" "$ESPPROV" factory-reset -P r.json -p "$T_TMP/a.port" --full --restore
+sim_reset a # the pty cannot reset it: the last run's stub still runs
+check "--full --restore on the ROM" "$ESPPROV" factory-reset -P r.json -p "$T_TMP/a.port" --full --restore --no-stub
 assert "says it erased region by region" grep -q 'erased region by region' "$T_TMP/out"
 assert "--full: filesystem blank" flash_blank a $((0x160000)) $((0x20000))
 assert "--full: phy_init blank too" flash_blank a $((0x10000)) 4096

@@ -35,7 +35,8 @@ expect_recovery() {
         0x10000 "$T_TMP/app.bin" 0x100000 "$T_TMP/fs.bin"
     assert "$label: app bytes in flash" flash_has "f$n" 0x10000 "$T_TMP/app.bin"
     assert "$label: filesystem bytes in flash" flash_has "f$n" 0x100000 "$T_TMP/fs.bin"
-    if [ "$chip" != esp8266 ] || [ -n "$opts" ]; then
+    # (the ESP8266 ROM has no MD5: only a stub verifies there)
+    if [ "$chip" != esp8266 ] || [[ "$opts" != *--no-stub* ]]; then
         assert "$label: both verified" [ "$(grep -c 'verified (MD5)' "$T_TMP/out")" -eq 2 ]
     fi
     sim_stop "f$n"
@@ -63,7 +64,7 @@ expect_error() {
     sim_stop "f$n"
 }
 
-R=""
+R="--no-stub"
 S="--stub $T_TMP/esp32.json"
 expect_recovery "rom: bit flip host->chip" esp32 "$R" corrupt-rx:at=3000
 expect_recovery "rom: byte lost host->chip" esp32 "$R --no-compress" drop-rx:at=3000
@@ -81,11 +82,13 @@ expect_recovery "stub: a lost ACK" esp32 "$S --no-compress" lose-reply:cmd=FLASH
 expect_recovery "stub: one failed flash write" esp32 "$S --no-compress" write-fail:at=2
 expect_recovery "stub: brown-out mid-write (stub lost)" esp32 "$S --no-compress" brownout:at=3
 expect_recovery "stub: a bad block in the upload" esp32 "$S" corrupt-rx:at=2000
-expect_recovery "esp8266 rom: a lost reply" esp8266 "" lose-reply:cmd=FLASH_DATA,at=4
-expect_recovery "esp8266 rom: bit flip host->chip" esp8266 "" corrupt-rx:at=3000
+expect_recovery "esp8266 rom: a lost reply" esp8266 "--no-stub" lose-reply:cmd=FLASH_DATA,at=4
+expect_recovery "esp8266 rom: bit flip host->chip" esp8266 "--no-stub" corrupt-rx:at=3000
 expect_error "rom: flash keeps failing" esp32 "$R --no-compress" "flash write error" write-fail:count=0
 expect_error "rom: board goes silent" esp32 "$R" "no reply to FLASH_DEFL_DATA" silence:cmd=FLASH_DEFL_DATA
-expect_error "rom: erase far too slow" esp32 "$R" "no reply to FLASH_BEGIN" slow-erase:ms=6000
+# (On blank flash a raw ROM write erases nothing up front: the slow erase is
+# the compressed write's.)
+expect_error "rom: erase far too slow" esp32 "$R" "no reply to FLASH_\(DEFL_\)\?BEGIN" slow-erase:ms=6000
 expect_error "stub: board goes silent" esp32 "$S" "no reply to" silence:cmd=FLASH_DEFL_DATA,at=2
 
 # Boot mode: the board is reset into its firmware while espprov tries to

@@ -62,7 +62,7 @@ assert "esp32 rom: no secret in the ledger" \
 
 # ---- ESP8266, ROM loader, Arduino layout --------------------------------
 sim_start b esp8266 --mac 5c:cf:7f:00:00:b1
-check "esp8266 rom: provision" "$ESPPROV" provision -P e8266.json -p "$T_TMP/b.port"
+check "esp8266 rom: provision" "$ESPPROV" provision -P e8266.json -p "$T_TMP/b.port" --no-stub
 assert "esp8266 rom: says it could not verify" grep -q 'provisioned; written but not verified' "$T_TMP/out"
 assert "esp8266 rom: firmware at 0x0" flash_has b 0x0 "$FW_DIR/demo-esp8266.bin"
 pv_fs b 0x300000 0xFA000 b.fs

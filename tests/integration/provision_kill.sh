@@ -77,7 +77,12 @@ run_and_kill "killed after a write" 'any(.[]; .state == "running" and (.step == 
 # ---- Ctrl-C: once, boards in flight finish; twice, they stop cleanly ------
 interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board has minted
     local pid
-    for b in $BOARDS; do sim_reset "$b"; done
+    # Blank boards, so the firmware is written again (a board that holds it
+    # already is done too fast for the second Ctrl-C to land in the write).
+    for b in $BOARDS; do
+        head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' '\377' | dd of="$b.bin" conv=notrunc 2>/dev/null
+        sim_reset "$b"
+    done
     "$ESPPROV" provision -P k.json "${PORTS[@]}" --reprovision renew >"$1.out" 2>"$1.err" &
     pid=$!
     wait_for 60 sh -c "'$ESPPROV' ledger list -P k.json --json 2>/dev/null | jq -e 'any(.[]; .state == \"running\" and .step == \"minted\")' >/dev/null || ! kill -0 $pid"

@@ -41,38 +41,51 @@ static uint8_t *make_image(size_t len)
     return b;
 }
 
-/* Checks the plan covers every sector exactly once per kind and sends all data. */
-static bool plan_consistent(const uint8_t *d, size_t len, uint32_t addr,
+/* Checks a plan: every sector with data is written, every sector whose
+ * flash is not known right is erased or written, no sector the flash
+ * already holds right is erased without being written, and no erase comes
+ * after a write. */
+static bool plan_consistent(const uint8_t *d, size_t len, uint32_t addr, const uint8_t *state,
                             const struct fl_plan_item *it, size_t n, char *why)
 {
     size_t nsec = (len + 4095) / 4096;
     uint8_t *cover = calloc(nsec, 1);
-    bool ok = true;
+    bool ok = true, seen_write = false;
     for (size_t i = 0; i < n && ok; i++) {
-        if (it[i].addr % 4096 != 0 || it[i].addr < addr) {
-            sprintf(why, "item %zu misaligned", i);
+        if (it[i].addr % 4096 != 0 || it[i].addr < addr || it[i].addr + it[i].len > addr + len) {
+            sprintf(why, "item %zu (0x%x+0x%x) misplaced", i, it[i].addr, it[i].len);
             ok = false;
             break;
         }
-        if (!it[i].write && it[i].len % 4096 != 0) {
-            sprintf(why, "erase item %zu not whole sectors", i);
+        if (!it[i].write && (it[i].len % 4096 != 0 || seen_write)) {
+            sprintf(why, "erase item %zu not whole sectors, or after a write", i);
             ok = false;
         }
+        seen_write = seen_write || it[i].write;
         for (uint32_t o = it[i].addr - addr; o < it[i].addr - addr + it[i].len; o += 4096) {
             cover[o / 4096] |= it[i].write ? 2 : 1;
         }
     }
     for (size_t s = 0; s < nsec && ok; s++) {
         size_t n2 = len - s * 4096 < 4096 ? len - s * 4096 : 4096;
-        bool blank = true;
+        size_t last = 0; /* the write must reach the sector's last data byte */
         for (size_t k = 0; k < n2; k++) {
-            blank = blank && d[s * 4096 + k] == 0xFF;
+            last = d[s * 4096 + k] != 0xFF ? k + 1 : last;
         }
-        if (cover[s] == 0) {
+        uint8_t st = state ? state[s] : FL_SECTOR_UNKNOWN;
+        bool written_to_end = false;
+        for (size_t i = 0; i < n; i++) {
+            written_to_end = written_to_end || (it[i].write && it[i].addr <= addr + s * 4096 &&
+                                                it[i].addr + it[i].len >= addr + s * 4096 + last);
+        }
+        if (last > 0 && st != FL_SECTOR_SAME && !written_to_end) {
+            sprintf(why, "sector %zu holds data but is not written (to its end)", s);
+            ok = false;
+        } else if (st == FL_SECTOR_UNKNOWN && cover[s] == 0) {
             sprintf(why, "sector %zu neither erased nor written", s);
             ok = false;
-        } else if (!blank && !(cover[s] & 2)) {
-            sprintf(why, "sector %zu holds data but is not written", s);
+        } else if (st == FL_SECTOR_SAME && cover[s] == 1 && last > 0) {
+            sprintf(why, "sector %zu is right in flash but erased, not written", s);
             ok = false;
         }
     }
@@ -80,7 +93,31 @@ static bool plan_consistent(const uint8_t *d, size_t len, uint32_t addr,
     return ok;
 }
 
-TEST(sparse_filesystem_sends_only_data)
+static struct fl_plan_params params(uint32_t baud, bool stub, bool compressed)
+{
+    struct fl_plan_params p;
+    fl_plan_params_init(&p);
+    p.baud = baud;
+    p.stub = stub;
+    p.compressed = compressed;
+    return p;
+}
+
+static uint64_t sent_bytes(const struct fl_plan_item *it, size_t n, size_t *nerase)
+{
+    uint64_t sent = 0;
+    *nerase = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (it[i].write) {
+            sent += it[i].len;
+        } else {
+            (*nerase)++;
+        }
+    }
+    return sent;
+}
+
+TEST(sparse_filesystem_over_old_data_erases_the_gaps)
 {
     size_t len = 1 << 20;
     uint8_t *d = make_image(len);
@@ -89,49 +126,95 @@ TEST(sparse_filesystem_sends_only_data)
     memset(d + len - 256, 0x00, 256); /* metadata at the end */
     struct fl_plan_item items[1024];
     ASSERT(fl_plan_max_items(len) <= 1024);
-    size_t n = fl_plan_region(d, len, 0x200000, 0, items);
-    char why[128] = "";
-    ASSERT_MSG(plan_consistent(d, len, 0x200000, items, n, why), "%s", why);
-    uint64_t sent = 0;
-    bool seen_write = false;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].write) {
-            sent += items[i].len;
-            seen_write = true;
-        } else {
-            ASSERT_MSG(!seen_write, "an erase after a write would wipe data");
-        }
-    }
-    ASSERT_EQ_UINT(sent, 5 * 4096 + 4096 + 4096);
+    /* ROM, raw, 115200: every blank sector sent would cost 0.36 s. */
+    struct fl_plan_params p = params(115200, false, false);
+    size_t n = fl_plan_region(d, len, 0x200000, NULL, &p, items);
+    char why[160] = "";
+    ASSERT_MSG(plan_consistent(d, len, 0x200000, NULL, items, n, why), "%s", why);
+    size_t nerase;
+    uint64_t sent = sent_bytes(items, n, &nerase);
+    ASSERT_MSG(sent <= 20480 + 1024 + 4096, "sent %llu", (unsigned long long)sent);
+    ASSERT(nerase >= 1);
     free(d);
 }
 
-TEST(compressed_plan_merges_short_gaps)
+TEST(blank_flash_is_not_erased_and_scattered_pages_stay_small)
+{
+    /* A SPIFFS-like image: files in the first sectors, then a 4-byte magic
+     * at the end of the first page of every 8 KiB block. */
+    size_t len = 64 * 4096;
+    uint8_t *d = make_image(len);
+    memset(d, 0x42, 3 * 4096);
+    for (size_t b = 0; b < len; b += 8192) {
+        memset(d + b + 252, 0x29, 4);
+    }
+    uint8_t state[64];
+    memset(state, FL_SECTOR_BLANK, sizeof state);
+    struct fl_plan_item items[256];
+    struct fl_plan_params p = params(921600, true, true);
+    size_t n = fl_plan_region(d, len, 0x200000, state, &p, items);
+    char why[160] = "";
+    ASSERT_MSG(plan_consistent(d, len, 0x200000, state, items, n, why), "%s", why);
+    size_t nerase;
+    (void)sent_bytes(items, n, &nerase);
+    ASSERT_EQ_INT(nerase, 0); /* blank already: nothing to erase */
+    for (size_t i = 0; i < n; i++) {
+        ASSERT(items[i].write);
+        /* A write ends with its data: no trailing 0xFF pages programmed. */
+        const uint8_t *end = d + (items[i].addr - 0x200000) + items[i].len;
+        ASSERT(end[-1] != 0xFF);
+    }
+    free(d);
+}
+
+TEST(blocks_already_right_are_left_alone)
+{
+    size_t len = 32 * 4096;
+    uint8_t *d = make_image(len);
+    memset(d, 0x11, len); /* all data */
+    uint8_t state[32];
+    memset(state, FL_SECTOR_SAME, 16);
+    memset(state + 16, FL_SECTOR_UNKNOWN, 16);
+    struct fl_plan_item items[128];
+    struct fl_plan_params p = params(921600, true, true);
+    size_t n = fl_plan_region(d, len, 0x10000, state, &p, items);
+    char why[160] = "";
+    ASSERT_MSG(plan_consistent(d, len, 0x10000, state, items, n, why), "%s", why);
+    ASSERT_EQ_INT(n, 1);
+    ASSERT(items[0].write);
+    ASSERT_EQ_UINT(items[0].addr, 0x20000);
+    ASSERT_EQ_UINT(items[0].len, 0x10000);
+    free(d);
+}
+
+TEST(far_apart_data_is_two_writes)
 {
     size_t len = 64 * 4096;
     uint8_t *d = make_image(len);
     memset(d, 1, 4096);
-    memset(d + 4 * 4096, 1, 4096); /* 3-sector gap: merged */
-    memset(d + 40 * 4096, 1, 10);  /* 35-sector gap: skipped */
+    memset(d + 40 * 4096, 1, 10);
+    uint8_t state[64];
+    memset(state, FL_SECTOR_BLANK, sizeof state);
     struct fl_plan_item items[256];
-    size_t n = fl_plan_region(d, len, 0, FL_PLAN_COMPRESSED, items);
-    char why[128] = "";
-    ASSERT_MSG(plan_consistent(d, len, 0, items, n, why), "%s", why);
-    ASSERT_EQ_INT(n, 4); /* erase the two long gaps; two writes */
-    ASSERT(!items[0].write && !items[1].write);
-    ASSERT_EQ_UINT(items[0].addr, 5 * 4096);
-    ASSERT_EQ_UINT(items[1].addr, 41 * 4096);
-    ASSERT_EQ_UINT(items[2].len, 5 * 4096);
-    ASSERT_EQ_UINT(items[3].addr, 40 * 4096);
+    struct fl_plan_params p = params(921600, true, true);
+    size_t n = fl_plan_region(d, len, 0, state, &p, items);
+    char why[160] = "";
+    ASSERT_MSG(plan_consistent(d, len, 0, state, items, n, why), "%s", why);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_UINT(items[0].addr, 0);
+    ASSERT_EQ_UINT(items[0].len, 4096);
+    ASSERT_EQ_UINT(items[1].addr, 40 * 4096);
+    ASSERT_EQ_UINT(items[1].len, 12); /* to the last data byte, rounded to 4 */
     free(d);
 }
 
-TEST(blank_region_is_one_erase)
+TEST(blank_image_over_unknown_flash_is_one_erase)
 {
     size_t len = 10000;
     uint8_t *d = make_image(len);
     struct fl_plan_item items[16];
-    ASSERT_EQ_INT(fl_plan_region(d, len, 0x3000, 0, items), 1);
+    struct fl_plan_params p = params(115200, false, false);
+    ASSERT_EQ_INT(fl_plan_region(d, len, 0x3000, NULL, &p, items), 1);
     ASSERT(!items[0].write);
     ASSERT_EQ_UINT(items[0].addr, 0x3000);
     ASSERT_EQ_UINT(items[0].len, 3 * 4096);
@@ -142,6 +225,8 @@ TEST(esp8266_plan_never_spills_past_the_region)
 {
     /* Sweep data layouts; with the ROM model, no FLASH_BEGIN may erase
      * beyond the region's last sector unless the region is a single item. */
+    struct fl_plan_params p = params(115200, false, false);
+    p.esp8266_rom = true;
     for (uint32_t start = 0; start < 20; start++) {
         for (uint32_t nsec = 2; nsec < 24; nsec++) {
             for (uint32_t hole = 0; hole < nsec; hole++) {
@@ -154,9 +239,9 @@ TEST(esp8266_plan_never_spills_past_the_region)
                 }
                 struct fl_plan_item items[64];
                 uint32_t addr = start * 4096;
-                size_t n = fl_plan_region(d, len, addr, FL_PLAN_ESP8266_ROM, items);
-                char why[128] = "";
-                ASSERT_MSG(plan_consistent(d, len, addr, items, n, why), "%s", why);
+                size_t n = fl_plan_region(d, len, addr, NULL, &p, items);
+                char why[160] = "";
+                ASSERT_MSG(plan_consistent(d, len, addr, NULL, items, n, why), "%s", why);
                 for (size_t i = 0; i < n && n > 1; i++) {
                     uint32_t erased = rom_erased_sectors(
                         items[i].addr, fl_esp8266_erase_size(items[i].addr, items[i].len));
@@ -179,6 +264,8 @@ TEST(timeouts_scale)
 }
 
 TEST_MAIN(RUN(esp8266_erase_size_worked_example); RUN(esp8266_erase_size_never_under_erases);
-          RUN(sparse_filesystem_sends_only_data); RUN(compressed_plan_merges_short_gaps);
-          RUN(blank_region_is_one_erase); RUN(esp8266_plan_never_spills_past_the_region);
-          RUN(timeouts_scale);)
+          RUN(sparse_filesystem_over_old_data_erases_the_gaps);
+          RUN(blank_flash_is_not_erased_and_scattered_pages_stay_small);
+          RUN(blocks_already_right_are_left_alone); RUN(far_apart_data_is_two_writes);
+          RUN(blank_image_over_unknown_flash_is_one_erase);
+          RUN(esp8266_plan_never_spills_past_the_region); RUN(timeouts_scale);)

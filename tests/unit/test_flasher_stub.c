@@ -1,5 +1,10 @@
-/* Stub JSON (esptool's format): parsing and its failures. */
+/* Stub JSON (esptool's format): parsing and its failures; finding the
+ * fetched stub families (build tree, installed tree, $ESPPROV_STUB_DIR). */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "flasher/flasher.h"
@@ -82,5 +87,131 @@ TEST(loads_a_file)
     ASSERT_CONTAINS(err.msg, "/nonexistent/stub.json");
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* root/<sub>/<family>/ with an esp32 stub (and a PACKAGE line). */
+static void make_family(const char *root, const char *sub, const char *family, const char *pkg)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s", root, sub);
+    for (char *p = dir + strlen(root) + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0700);
+    snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", family);
+    mkdir(dir, 0700);
+    put_file(dir, "esp32.json", good);
+    put_file(dir, "PACKAGE", pkg);
+}
+
+TEST(families_have_names)
+{
+    enum fl_stub_family f;
+    ASSERT(fl_stub_family_parse("legacy", &f) && f == FL_STUB_LEGACY);
+    ASSERT(fl_stub_family_parse("new", &f) && f == FL_STUB_NEW);
+    ASSERT(fl_stub_family_parse("esp-flasher-stub", &f) && f == FL_STUB_NEW);
+    ASSERT(!fl_stub_family_parse("both", &f));
+    ASSERT_STREQ(fl_stub_family_name(FL_STUB_FAMILY_DEFAULT), "legacy");
+    ASSERT_STREQ(fl_chip_key(FL_CHIP_ESP32S3), "esp32s3");
+}
+
+TEST(finds_stubs_in_order)
+{
+    char root[] = "/tmp/espprov-stubs-XXXXXX";
+    ASSERT(mkdtemp(root) != NULL);
+    char exe[PATH_MAX], env[PATH_MAX];
+    snprintf(exe, sizeof exe, "%s/prefix/bin/espprov", root);
+    snprintf(env, sizeof env, "%s/env", root);
+    struct fl_stub_set set;
+    struct fl_error err = {0};
+    struct fl_stub_search q = {.env_dir = env, .exe_path = exe, .family = FL_STUB_LEGACY};
+
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_ERR_NOT_FOUND);
+    ASSERT_CONTAINS(err.msg, "no legacy flasher stubs found");
+    ASSERT_CONTAINS(err.msg, "env/legacy");
+    ASSERT_CONTAINS(err.msg, "bin/stubs/legacy");
+    ASSERT_CONTAINS(err.msg, "bin/../share/espprov/stubs/legacy");
+    ASSERT_CONTAINS(err.hint, "make stubs");
+
+    make_family(root, "prefix/bin/x", "unused", ""); /* the program's own directory */
+    make_family(root, "prefix/share/espprov/stubs", "legacy", "installed 1.0\n");
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_OK);
+    ASSERT_STREQ(set.package, "installed 1.0");
+    ASSERT(fl_stub_set_get(&set, FL_CHIP_ESP32) != NULL);
+    ASSERT_EQ_UINT(fl_stub_set_get(&set, FL_CHIP_ESP32)->entry, 0x40110004);
+    ASSERT(fl_stub_set_get(&set, FL_CHIP_ESP8266) == NULL);
+    fl_stub_set_release(&set);
+
+    make_family(root, "prefix/bin/stubs", "legacy", "build tree\n");
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_OK);
+    ASSERT_STREQ(set.package, "build tree");
+    fl_stub_set_release(&set);
+
+    make_family(root, "env", "legacy", "from env\n");
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_OK);
+    ASSERT_STREQ(set.package, "from env");
+    ASSERT_CONTAINS(set.dir, "/env/legacy");
+    fl_stub_set_release(&set);
+
+    /* Another family is looked up by its own name only. */
+    q.family = FL_STUB_NEW;
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_ERR_NOT_FOUND);
+    ASSERT_CONTAINS(err.msg, "no new flasher stubs");
+
+    /* A broken file is an error naming it, never skipped for the next place. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/env/legacy", root);
+    put_file(dir, "esp8266.json", "{\"entry\": 1");
+    q.family = FL_STUB_LEGACY;
+    ASSERT_EQ_INT(fl_stub_set_find(&set, &q, &err), FL_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "esp8266.json");
+
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
+/* Every stub the build fetched (stubs/ next to espsim) parses, entry in text. */
+TEST(fetched_stubs_parse)
+{
+    const char *sim = getenv("ESPSIM");
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s", sim != NULL ? sim : "build/espsim");
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s/stubs", dirname(base));
+    int n = 0;
+    for (int f = FL_STUB_LEGACY; f <= FL_STUB_NEW; f++) {
+        struct fl_stub_set set;
+        struct fl_error err = {0};
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s/%s", root, fl_stub_family_name((enum fl_stub_family)f));
+        ASSERT_MSG(fl_stub_set_load(&set, dir, (enum fl_stub_family)f, &err) == FL_OK, "%s",
+                   err.msg);
+        ASSERT(set.package[0] != '\0');
+        for (int c = FL_CHIP_ESP8266; c < FL_CHIP_COUNT; c++) {
+            const struct fl_stub *st = fl_stub_set_get(&set, (enum fl_chip)c);
+            ASSERT_MSG(st != NULL, "%s has no %s stub", dir, fl_chip_key((enum fl_chip)c));
+            ASSERT(st->entry >= st->text_start && st->entry < st->text_start + st->text_len);
+            n++;
+        }
+        fl_stub_set_release(&set);
+    }
+    ASSERT_EQ_INT(n, 2 * (FL_CHIP_COUNT - 1));
+}
+
 TEST_MAIN(RUN(parses_esptool_format); RUN(data_is_optional); RUN(rejects_bad_stubs);
-          RUN(loads_a_file);)
+          RUN(loads_a_file); RUN(families_have_names); RUN(finds_stubs_in_order);
+          RUN(fetched_stubs_parse);)
