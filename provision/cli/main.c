@@ -253,6 +253,8 @@ int main(int argc, char **argv)
     char **args = calloc((size_t)argc + 4, sizeof *args);
     char **pre = calloc((size_t)argc + 1, sizeof *pre);
     if (args == NULL || pre == NULL) {
+        free(args);
+        free(pre);
         return cli_fail(NULL, "out of memory");
     }
     int nargs = 0, npre = 0, cmd_at = -1;
@@ -275,9 +277,13 @@ int main(int argc, char **argv)
             if (strcmp(a, "--version") == 0) {
                 printf("espprov %s\n", ESPPROV_VERSION);
                 cli_stubs_print_version(stdout);
+                free(args);
+                free(pre);
                 return cli_finish(CLI_OK);
             }
             if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                free(args);
+                free(pre);
                 return cli_finish(print_usage(stdout));
             }
             if (a[0] == '-') {
