@@ -224,17 +224,29 @@ bench: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(if $(ESPSIM_SRC),$(ESPSIM)) $(
 demo: $(BUILD)/.deps-test $(BIN) $(STUB_STAMP) $(ESPSIM)
 	@BUILD=$(BUILD) ESPPROV=$(abspath $(BIN)) ESPSIM=$(abspath $(ESPSIM)) tests/demo.sh
 
-## Install the binary, the flasher stubs and man-free docs under PREFIX (default /usr/local)
-install: $(BIN) stubs-optional
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles
+# The man page is made from the help texts, so it cannot drift from them.
+MANPAGE := $(BUILD)/$(PROG).1
+$(MANPAGE): $(BIN) tools/mkman.sh
+	@$(if $(Q),echo "  MAN     $@")
+	$(Q)tools/mkman.sh $(BIN) $(VERSION) >$@.tmp && mv $@.tmp $@
+
+SHARE := $(DESTDIR)$(PREFIX)/share
+## Install espprov, espprov-sim, the flasher stubs, the man page, bash completion and the example profiles under PREFIX
+install: $(BIN) $(ESPSIM) $(MANPAGE) stubs-optional
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions \
+	  $(SHARE)/doc/$(PROG) $(SHARE)/$(PROG)/profiles/firmware
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(PROG)
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/
-	install -m 0644 profiles/*.json profiles/README.md $(DESTDIR)$(PREFIX)/share/doc/$(PROG)/profiles/
+	install -m 0755 $(ESPSIM) $(DESTDIR)$(PREFIX)/bin/$(PROG)-sim
+	install -m 0644 $(MANPAGE) $(SHARE)/man/man1/$(PROG).1
+	install -m 0644 tools/espprov.bash $(SHARE)/bash-completion/completions/$(PROG)
+	install -m 0644 README.md $(SHARE)/doc/$(PROG)/
+	install -m 0644 profiles/*.json profiles/*.csv profiles/README.md $(SHARE)/$(PROG)/profiles/
+	install -m 0644 profiles/firmware/*.bin profiles/firmware/README.md $(SHARE)/$(PROG)/profiles/firmware/
 	@if [ -f $(STUB_STAMP) ]; then \
 	  for d in $(STUBS_DIR)/*/; do f=$$(basename $$d); \
-	    echo "install -m 0644 $$d* $(DESTDIR)$(PREFIX)/share/$(PROG)/stubs/$$f/"; \
-	    install -d $(DESTDIR)$(PREFIX)/share/$(PROG)/stubs/$$f && \
-	    install -m 0644 $$d* $(DESTDIR)$(PREFIX)/share/$(PROG)/stubs/$$f/ || exit 1; \
+	    echo "install -m 0644 $$d* $(SHARE)/$(PROG)/stubs/$$f/"; \
+	    install -d $(SHARE)/$(PROG)/stubs/$$f && \
+	    install -m 0644 $$d* $(SHARE)/$(PROG)/stubs/$$f/ || exit 1; \
 	  done; \
 	else \
 	  echo "install: note: no flasher stubs in $(STUBS_DIR); espprov will use the ROM loader" >&2; \
@@ -243,8 +255,9 @@ install: $(BIN) stubs-optional
 
 ## Remove what `make install` put under PREFIX
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG)
-	rm -rf $(DESTDIR)$(PREFIX)/share/doc/$(PROG) $(DESTDIR)$(PREFIX)/share/$(PROG)
+	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)-sim
+	rm -f $(SHARE)/man/man1/$(PROG).1 $(SHARE)/bash-completion/completions/$(PROG)
+	rm -rf $(SHARE)/doc/$(PROG) $(SHARE)/$(PROG)
 
 ## Format the C sources with clang-format
 fmt:

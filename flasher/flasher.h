@@ -278,6 +278,18 @@ struct fl_image_info {
 int fl_image_parse(const uint8_t *data, size_t len, enum fl_chip chip, struct fl_image_info *out,
                    struct fl_error *err);
 
+/*
+ * Whether `data` may be written to a `chip` board: FL_OK for anything that is
+ * no firmware image (no 0xE9/0xEA magic) and for an image whose header is
+ * that chip's; FL_ERR_INVALID otherwise, the message naming both chips. The
+ * header tells: ESP32-family images carry an extended header with a chip id,
+ * ESP8266 images have none (and 0xEA is the ESP8266's v2 format). An image
+ * that parses as neither cannot be told apart and passes (the write checks
+ * nothing more than the loader would).
+ */
+int fl_image_check_chip(const uint8_t *data, size_t len, enum fl_chip chip, uint32_t addr,
+                        struct fl_error *err);
+
 /* Human text for the header's size and frequency nibbles for `chip`
  * ("4MB", "40m"); "?" when unknown. */
 const char *fl_image_size_text(enum fl_chip chip, uint8_t size_freq);

@@ -154,6 +154,32 @@ int fl_image_parse(const uint8_t *data, size_t len, enum fl_chip chip, struct fl
     return FL_OK;
 }
 
+int fl_image_check_chip(const uint8_t *data, size_t len, enum fl_chip chip, uint32_t addr,
+                        struct fl_error *err)
+{
+    if (len < 8 || (data[0] != IMAGE_MAGIC && data[0] != IMAGE_V2_MAGIC) || chip == FL_CHIP_AUTO) {
+        return FL_OK;
+    }
+    struct fl_image_info info;
+    struct fl_error e;
+    if (fl_image_parse(data, len, FL_CHIP_AUTO, &info, &e) != FL_OK || info.chip == chip ||
+        info.chip == FL_CHIP_AUTO) {
+        return FL_OK;
+    }
+    if (info.chip == FL_CHIP_ESP8266) {
+        return fl_error_set(err, FL_ERR_INVALID, "use --force to write it anyway",
+                            "the image at 0x%08x is an ESP8266 image (%s, no extended header, "
+                            "which every ESP32-family image has); this board is an %s",
+                            (unsigned)addr, data[0] == IMAGE_V2_MAGIC ? "v2 format" : "magic 0xE9",
+                            fl_chip_name(chip));
+    }
+    return fl_error_set(err, FL_ERR_INVALID, "use --force to write it anyway",
+                        "the image at 0x%08x is built for %s (extended header chip id %u); this "
+                        "board is an %s",
+                        (unsigned)addr, fl_chip_name(info.chip), (unsigned)info.chip_id,
+                        fl_chip_name(chip));
+}
+
 /* ----- Flash parameter encodings (§5.2) ----- */
 
 struct size_code {

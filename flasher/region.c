@@ -27,13 +27,8 @@ static int prepare_image(struct fl_wctx *w, uint8_t *image, size_t len, uint32_t
     struct fl_image_info info;
     struct fl_error e;
     bool valid = fl_image_parse(image, len, t->chip, &info, &e) == FL_OK && info.valid;
-    if (valid && info.has_ext && !s->opt.force && t->image_chip_id >= 0 &&
-        info.chip_id != (uint16_t)t->image_chip_id) {
-        const struct fl_target *other = fl_target_by_image_id(info.chip_id);
-        return fl_error_set(err, FL_ERR_INVALID, "use --force to write it anyway",
-                            "the image at 0x%08x is built for %s (chip id %u), this board is an %s",
-                            (unsigned)addr, other ? other->name : "another chip",
-                            (unsigned)info.chip_id, t->name);
+    if (!s->opt.force) {
+        TRY(fl_image_check_chip(image, len, t->chip, addr, err));
     }
     bool want = s->opt.flash_mode != FL_PARAM_KEEP || s->opt.flash_freq != FL_PARAM_KEEP ||
                 s->opt.flash_size != FL_PARAM_KEEP;

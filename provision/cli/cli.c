@@ -1,7 +1,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "provision/cli/cli.h"
 #include "provision/core/core.h"
@@ -105,6 +107,36 @@ void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+size_t cli_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) {
+        return (size_t)-1;
+    }
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best) {
+                best = up + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
 int cli_help(const char *usage)
 {
     fputs(usage, stdout);
@@ -190,16 +222,61 @@ static void format_bytes(char *buf, size_t len, uint64_t bytes)
     }
 }
 
+int cli_term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 10) {
+        return ws.ws_col;
+    }
+    return 80;
+}
+
+int64_t cli_progress_interval_ms(void)
+{
+    const char *env = getenv("ESPPROV_PROGRESS_SECONDS");
+    if (env != NULL && env[0] != '\0') {
+        char *end = NULL;
+        double v = strtod(env, &end);
+        if (end != env && *end == '\0' && v >= 0.1 && v <= 3600) {
+            return (int64_t)(v * 1000);
+        }
+    }
+    return 5000;
+}
+
+/* "label [#####     ]  42% 1.2 MiB 345.6 KiB/s", cut to the terminal's
+ * width: first the bar narrows, then goes, then the rate and size, then the
+ * label; the percentage stays. */
 static void draw_bar(struct cli_progress *p, int64_t now)
 {
     unsigned pct = p->total ? (unsigned)(p->done * 100 / p->total) : 100;
-    int filled = (int)(pct * 30 / 100);
-    char done[32];
+    char done[32], tail[64];
     format_bytes(done, sizeof done, p->done);
     double secs = (double)(now - p->start_ms) / 1000.0;
     double rate = secs > 0 ? (double)p->done / 1024.0 / secs : 0;
-    fprintf(stderr, "\r\033[K%-20s [%.*s%*s] %3u%% %s %.1f KiB/s", p->label, filled,
-            "##############################", 30 - filled, "", pct, done, rate);
+    int width = cli_term_width() - 1; /* never the last column: no wrap */
+    snprintf(tail, sizeof tail, " %s %.1f KiB/s", done, rate);
+    int label = (int)strlen(p->label);
+    int fixed = 5; /* " 100%" */
+    if (label + fixed + (int)strlen(tail) + 4 + 10 > width) {
+        tail[0] = '\0'; /* no room for size and rate next to a bar */
+    }
+    int bar = width - label - fixed - (int)strlen(tail) - 3;
+    if (bar > 30) {
+        bar = 30;
+    }
+    if (bar < 10) {
+        bar = 0;
+    }
+    if (bar == 0 && label + fixed > width) {
+        label = width - fixed > 0 ? width - fixed : 0;
+    }
+    int filled = (int)(pct * (unsigned)bar / 100);
+    fprintf(stderr, "\r\033[K%.*s", label, p->label);
+    if (bar > 0) {
+        fprintf(stderr, " [%.*s%*s]", filled, "##############################", bar - filled, "");
+    }
+    fprintf(stderr, " %3u%%%s", pct, tail);
     fflush(stderr);
     p->last_draw_ms = now;
 }
@@ -213,6 +290,8 @@ void cli_progress_begin(struct cli_progress *p, const struct cli_ctx *ctx, const
     p->tty = ctx->stderr_tty;
     p->quiet = ctx->verbosity < 0;
     p->start_ms = cli_now_ms();
+    p->last_line_ms = p->start_ms;
+    p->interval_ms = cli_progress_interval_ms();
     if (p->quiet) {
         return;
     }
@@ -228,10 +307,24 @@ void cli_progress_begin(struct cli_progress *p, const struct cli_ctx *ctx, const
 void cli_progress_update(struct cli_progress *p, uint64_t done)
 {
     p->done = done;
-    if (p->quiet || !p->tty) {
+    if (p->quiet) {
         return;
     }
     int64_t now = cli_now_ms();
+    if (!p->tty) {
+        /* A log gets a line every few seconds: never minutes of silence. */
+        if (now - p->last_line_ms >= p->interval_ms && done < p->total) {
+            char d[32], t[32];
+            format_bytes(d, sizeof d, done);
+            format_bytes(t, sizeof t, p->total);
+            double secs = (double)(now - p->start_ms) / 1000.0;
+            fprintf(stderr, "%s: %u%%, %s of %s, %.1f KiB/s\n", p->label,
+                    p->total ? (unsigned)(done * 100 / p->total) : 100, d, t,
+                    secs > 0 ? (double)done / 1024.0 / secs : 0.0);
+            p->last_line_ms = now;
+        }
+        return;
+    }
     /* Redrawing more than ~10 times a second only costs terminal bandwidth. */
     if (now - p->last_draw_ms >= 100 || done == p->total) {
         draw_bar(p, now);

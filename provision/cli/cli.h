@@ -30,6 +30,7 @@ struct cli_ctx {
     int verbosity;   /* -1 with -q, 0 by default, +1 per -v */
     bool stderr_tty; /* draw progress bars (stderr is a terminal) */
     bool stdin_tty;  /* prompts are possible */
+    bool stdout_tty; /* results go to a terminal */
 };
 
 typedef int (*cli_cmd_fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -55,6 +56,9 @@ void cli_info(const struct cli_ctx *ctx, int level, const char *fmt, ...)
 void cli_put_escaped(FILE *out, const char *s);
 /* printf of one line (the newline is added), the whole line escaped. */
 void cli_line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Levenshtein distance of two short words (for "did you mean"). */
+size_t cli_edit_distance(const char *a, const char *b);
+
 /* Prints the usage text to stdout. Returns CLI_OK. */
 int cli_help(const char *usage);
 
@@ -65,6 +69,16 @@ bool cli_parse_size_opt(const char *usage, const char *option, const char *text,
 /* -P/--profile value, else $ESPPROV_PROFILE, else NULL. */
 const char *cli_profile_path(const char *from_option);
 
+/* No -p given: the one USB board plugged in (said on stderr), or on a
+ * terminal a choice among several; without a terminal several are listed and
+ * refused. Writes the tty to `out`. Returns CLI_OK or CLI_USAGE (printed). */
+int cli_pick_port(const struct cli_ctx *ctx, const char *usage, char *out, size_t cap);
+
+/* No -p given: the one USB board plugged in (said on stderr), or on a
+ * terminal a choice among several; without a terminal several are listed and
+ * refused. Writes the tty to `out`. Returns CLI_OK or CLI_USAGE (printed). */
+int cli_pick_port(const struct cli_ctx *ctx, const char *usage, char *out, size_t cap);
+
 /* Flushes stdout; on a write error (full disk, closed pipe) reports it and
  * returns CLI_FAILED, else `status`. */
 int cli_finish(int status);
@@ -73,8 +87,9 @@ int cli_finish(int status);
 void cli_json_string(FILE *out, const char *s);
 
 /*
- * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line at
- * the start and one at the end (never a wall of percentages in a log file).
+ * Progress on stderr: a redrawn bar on a terminal, fitted to its width (the
+ * percentage always stays); otherwise a plain line at the start, one every
+ * few seconds while it runs (cli_progress_interval_ms) and one at the end.
  */
 struct cli_progress {
     char label[64];
@@ -82,22 +97,39 @@ struct cli_progress {
     uint64_t done;
     int64_t start_ms;
     int64_t last_draw_ms;
+    int64_t last_line_ms;
+    int64_t interval_ms;
     bool tty;
     bool quiet;
 };
+/* How often progress lines go to a log (not a terminal): every 5 s, or
+ * $ESPPROV_PROGRESS_SECONDS. */
+int64_t cli_progress_interval_ms(void);
+/* Columns of the terminal on stderr (80 when it cannot tell). */
+int cli_term_width(void);
 void cli_progress_begin(struct cli_progress *p, const struct cli_ctx *ctx, const char *label,
                         uint64_t total);
 void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_end(struct cli_progress *p, bool ok);
 int64_t cli_now_ms(void);
 
+/* The serial console of the board on `port` (cli_monitor.c): with `reset`
+ * the app is started first (EN pulsed by RTS; a port without modem lines is
+ * only watched); then the board's bytes go to stdout and keys to the board
+ * until Ctrl-] (on a terminal, in raw mode), Ctrl-C/SIGTERM without one, or
+ * `seconds` (0: no limit). Returns CLI_OK or CLI_FAILED (printed). */
+int cli_monitor(const struct cli_ctx *ctx, const char *port, uint32_t baud, bool reset,
+                int seconds);
+
 /* The commands (one provision/cli/cmd_<name>.c each). */
+int cmd_board(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ca(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_flash(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ledger(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ports(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_profile(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_provision(int argc, char **argv, struct cli_ctx *ctx);

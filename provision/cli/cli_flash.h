@@ -12,7 +12,10 @@ extern const char cli_flash_usage[];
 
 struct flash_cli {
     struct cli_ctx *ctx;
+    const char *usage; /* the subcommand's synopsis first: usage errors print it */
     const char *port;
+    char picked[64];       /* the board chosen when no port was given */
+    const char *used_port; /* the port connected to (set by flash_connect) */
     uint32_t baud;
     bool baud_given;
     bool json;
@@ -48,7 +51,7 @@ void flash_progress_close(struct flash_cli *c, bool ok);
 /* Reads a whole file (<= 256 MiB). Prints the error itself. */
 int flash_load_file(const char *path, uint8_t **buf, size_t *len);
 /* Parses an address/size argument (decimal, 0x hex, K/M); prints usage errors. */
-bool flash_parse_u32(const char *what, const char *text, uint32_t *out);
+bool flash_parse_u32(const char *usage, const char *what, const char *text, uint32_t *out);
 void flash_hex(const uint8_t *p, size_t n, char *out);
 
 int flash_cmd_info(struct flash_cli *c, int argc, char **argv);

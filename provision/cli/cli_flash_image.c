@@ -69,7 +69,7 @@ static void print_text(const char *path, size_t len, const struct fl_image_info 
 int flash_cmd_image_info(struct flash_cli *c, int argc, char **argv)
 {
     if (argc != 1) {
-        return cli_usage_error(cli_flash_usage, "flash image-info needs one FILE");
+        return cli_usage_error(c->usage, "flash image-info needs one FILE");
     }
     uint8_t *data;
     size_t len;

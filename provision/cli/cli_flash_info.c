@@ -12,7 +12,7 @@ int flash_cmd_info(struct flash_cli *c, int argc, char **argv)
 {
     (void)argv;
     if (argc != 0) {
-        return cli_usage_error(cli_flash_usage, "flash info takes no arguments");
+        return cli_usage_error(c->usage, "flash info takes no arguments");
     }
     int rc = flash_connect(c);
     if (rc != CLI_OK) {

@@ -62,7 +62,7 @@ static void print_write_text(const struct fl_region_result *r)
 int flash_cmd_write(struct flash_cli *c, int argc, char **argv)
 {
     if (argc < 2 || argc % 2 != 0) {
-        return cli_usage_error(cli_flash_usage, "flash write needs ADDR FILE pairs");
+        return cli_usage_error(c->usage, "flash write needs ADDR FILE pairs");
     }
     size_t n = (size_t)argc / 2;
     struct fl_region *regions = calloc(n, sizeof *regions);
@@ -71,7 +71,7 @@ int flash_cmd_write(struct flash_cli *c, int argc, char **argv)
     char **files = calloc(n, sizeof *files);
     int status = regions && res && addrs && files ? CLI_OK : cli_fail(NULL, "out of memory");
     for (size_t i = 0; i < n && status == CLI_OK; i++) {
-        if (!flash_parse_u32("address", argv[2 * i], &addrs[i])) {
+        if (!flash_parse_u32(c->usage, "address", argv[2 * i], &addrs[i])) {
             status = CLI_USAGE;
             break;
         }
@@ -129,13 +129,14 @@ int flash_cmd_read(struct flash_cli *c, int argc, char **argv)
 {
     uint32_t addr, size;
     if (argc != 3) {
-        return cli_usage_error(cli_flash_usage, "flash read needs ADDR SIZE FILE");
+        return cli_usage_error(c->usage, "flash read needs ADDR SIZE FILE");
     }
-    if (!flash_parse_u32("address", argv[0], &addr) || !flash_parse_u32("size", argv[1], &size)) {
+    if (!flash_parse_u32(c->usage, "address", argv[0], &addr) ||
+        !flash_parse_u32(c->usage, "size", argv[1], &size)) {
         return CLI_USAGE;
     }
     if (size == 0) {
-        return cli_usage_error(cli_flash_usage, "flash read: SIZE must not be 0");
+        return cli_usage_error(c->usage, "flash read: SIZE must not be 0");
     }
     uint8_t *buf = malloc(size);
     if (buf == NULL) {
@@ -171,10 +172,10 @@ int flash_cmd_erase(struct flash_cli *c, int argc, char **argv)
 {
     uint32_t addr = 0, size = 0;
     if (argc != 0 && argc != 2) {
-        return cli_usage_error(cli_flash_usage, "flash erase takes nothing, or ADDR SIZE");
+        return cli_usage_error(c->usage, "flash erase takes nothing, or ADDR SIZE");
     }
-    if (argc == 2 &&
-        (!flash_parse_u32("address", argv[0], &addr) || !flash_parse_u32("size", argv[1], &size))) {
+    if (argc == 2 && (!flash_parse_u32(c->usage, "address", argv[0], &addr) ||
+                      !flash_parse_u32(c->usage, "size", argv[1], &size))) {
         return CLI_USAGE;
     }
     int status = flash_connect(c);
@@ -205,9 +206,9 @@ int flash_cmd_verify(struct flash_cli *c, int argc, char **argv)
 {
     uint32_t addr;
     if (argc != 2) {
-        return cli_usage_error(cli_flash_usage, "flash verify needs ADDR FILE");
+        return cli_usage_error(c->usage, "flash verify needs ADDR FILE");
     }
-    if (!flash_parse_u32("address", argv[0], &addr)) {
+    if (!flash_parse_u32(c->usage, "address", argv[0], &addr)) {
         return CLI_USAGE;
     }
     uint8_t *data;

@@ -70,6 +70,7 @@ int cli_run_start(struct cli_run *run, const struct cli_ctx *ctx, bool json, boo
     run->done_word = done_word;
     run->tty = ctx->stderr_tty && ctx->verbosity >= 0;
     run->start_ms = cli_now_ms();
+    run->interval_ms = cli_progress_interval_ms();
     run->sigfd = -1;
     pthread_mutex_init(&run->lock, NULL);
     pthread_mutex_init(&run->prompt_lock, NULL);
@@ -158,10 +159,17 @@ static void on_progress(void *user, const struct pv_job_progress *p)
         s->total = p->total;
         snprintf(s->mac, sizeof s->mac, "%s", p->mac);
         snprintf(s->id, sizeof s->id, "%s", p->id);
+        int64_t now = cli_now_ms();
         if (p->phase == PV_PHASE_DONE) {
             s->used = false;
         } else if (step) {
             cli_draw_plain_step(run, p);
+            s->last_line_ms = now;
+        } else if (p->total > 0 && p->done < p->total &&
+                   now - s->last_line_ms >= run->interval_ms) {
+            /* A log gets a line every few seconds during a long write. */
+            cli_draw_plain_progress(run, p);
+            s->last_line_ms = now;
         }
     }
     pthread_mutex_unlock(&run->lock);

@@ -39,6 +39,7 @@ struct cli_slot {
     enum pv_job_phase phase;
     uint64_t done, total;
     int64_t start_ms;
+    int64_t last_line_ms; /* plain mode: the last progress line */
 };
 
 struct cli_run {
@@ -63,6 +64,8 @@ struct cli_run {
     pthread_t ui;
     struct pv_batch *batch; /* stopped on the first Ctrl-C, when set */
     bool station;           /* print a running tally after each result */
+    int64_t interval_ms;    /* plain mode: progress lines at most this often */
+    char last_ok[256];      /* the port of the last board that ended well */
     unsigned station_seen;  /* station: boards that arrived */
 };
 
@@ -107,17 +110,19 @@ struct cli_job_args {
     bool json;
     bool dry_run;
     uint64_t baud; /* --baud, 0 = the profile's */
+    int before;    /* --before: enum fl_before (0: default-reset) */
     const char *port_list[64];
 };
 
 /* getopt_long codes of the options every job command takes, and their table
- * rows (-P, -p, --baud, --stub, --no-stub, --json, --help). */
+ * rows (-P, -p, --baud, --stub, --no-stub, --json, --before, --help). */
 enum {
     CLI_JOB_OPT_BAUD = 300,
     CLI_JOB_OPT_STUB,
     CLI_JOB_OPT_NO_STUB,
     CLI_JOB_OPT_JSON,
     CLI_JOB_OPT_STUB_FAMILY,
+    CLI_JOB_OPT_BEFORE,
 };
 #define CLI_JOB_OPTIONS                                                                            \
     {"profile", required_argument, NULL, 'P'}, {"port", required_argument, NULL, 'p'},             \
@@ -126,6 +131,7 @@ enum {
         {"no-stub", no_argument, NULL, CLI_JOB_OPT_NO_STUB},                                       \
         {"stub-family", required_argument, NULL, CLI_JOB_OPT_STUB_FAMILY},                         \
         {"json", no_argument, NULL, CLI_JOB_OPT_JSON},                                             \
+        {"before", required_argument, NULL, CLI_JOB_OPT_BEFORE},                                   \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -158,11 +164,18 @@ int cli_jobs_execute(struct cli_run *run, const struct cli_job_args *a, struct c
  * command decides (mode, flags, policy). Returns the exit status. */
 int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
                   const struct pv_jobs *spec, const char *done_word, bool key_pool);
+/* The same, also giving the port of the last board that ended well ("" when
+ * none): where `provision --monitor` attaches. */
+int cli_jobs_main_last(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                       const struct pv_jobs *spec, const char *done_word, bool key_pool,
+                       char *last_ok, size_t cap);
 
 /* cli_jobs_draw.c: the progress lines (callers hold run->lock). */
 void cli_draw_clear(struct cli_run *run);
 void cli_draw_slots(struct cli_run *run);
 /* Plain mode: one line when a board moves to another phase. */
 void cli_draw_plain_step(struct cli_run *run, const struct pv_job_progress *p);
+/* Plain mode: "port: writing 45%, 1.2 MB of 2.6 MB" while a phase runs. */
+void cli_draw_plain_progress(struct cli_run *run, const struct pv_job_progress *p);
 
 #endif

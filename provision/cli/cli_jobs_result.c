@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "provision/cli/cli_jobs.h"
+#include "provision/cli/cli_pki.h"
 
 /* What a failure at a step could not do, as the ledger words it. */
 static const char *action(enum pv_ledger_step step)
@@ -40,6 +41,36 @@ static void json_field(const char *name, const char *value, bool comma)
     }
 }
 
+static void print_plan_json(const struct pv_job_result *r)
+{
+    printf(", \"plan\": [");
+    for (size_t i = 0; i < r->plan_count; i++) {
+        const struct pv_job_region *g = &r->plan[i];
+        printf("%s{\"address\": %u, \"size\": %u, \"what\": ", i ? ", " : "", (unsigned)g->addr,
+               (unsigned)g->size);
+        cli_json_string(stdout, g->what);
+        printf(", \"action\": \"%s\", \"why\": ", g->write ? "write" : "skip");
+        if (g->why[0]) {
+            cli_json_string(stdout, g->why);
+        } else {
+            printf("null");
+        }
+        printf(", \"compressed\": ");
+        if (g->compressed) {
+            printf("%llu}", (unsigned long long)g->compressed);
+        } else {
+            printf("null}");
+        }
+    }
+    char until[32];
+    cli_format_date(r->not_after, until, sizeof until);
+    printf("], \"identity\": {\"subject\": ");
+    cli_json_string(stdout, r->subject);
+    printf(", \"key_type\": ");
+    cli_json_string(stdout, r->key_type);
+    printf(", \"not_after\": \"%s\", \"issued\": %s}", until, r->dry_run ? "false" : "true");
+}
+
 static void print_json(const struct cli_run *run, const struct pv_job_result *r)
 {
     printf("{");
@@ -61,9 +92,13 @@ static void print_json(const struct cli_run *run, const struct pv_job_result *r)
     json_field("sha256", r->dry_run ? NULL : r->sha256, true);
     json_field("reprovision", r->id[0] ? pv_ledger_reprovision_name(r->reprovision) : NULL, true);
     printf("\"verified\": %s, \"revoked\": %u, \"bytes\": %llu, \"seconds\": %.2f, "
-           "\"dry_run\": %s}\n",
+           "\"dry_run\": %s",
            r->verified ? "true" : "false", r->revoked, (unsigned long long)r->bytes, r->seconds,
            r->dry_run ? "true" : "false");
+    if (r->plan_count > 0 && r->dry_run) {
+        print_plan_json(r);
+    }
+    printf("}\n");
 }
 
 static void print_plain(const struct cli_run *run, const struct pv_job_result *r)
@@ -85,6 +120,37 @@ static void print_plain(const struct cli_run *run, const struct pv_job_result *r
              r->mac[0] ? r->mac : "-", what, r->seconds);
 }
 
+static void kib(uint64_t n, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.1f KiB", (double)n / 1024.0);
+}
+
+/* A dry run's plan: one line per region, then the identity. */
+static void print_plan(const struct pv_job_result *r)
+{
+    printf("  %-10s  %-10s  %-6s %-14s  %s\n", "address", "size", "action", "on the wire", "what");
+    for (size_t i = 0; i < r->plan_count; i++) {
+        const struct pv_job_region *g = &r->plan[i];
+        char size[32], wire[48];
+        kib(g->size, size, sizeof size);
+        if (!g->write) {
+            snprintf(wire, sizeof wire, "-");
+        } else if (g->compressed) {
+            kib(g->compressed, wire, sizeof wire);
+            snprintf(wire + strlen(wire), sizeof wire - strlen(wire), " zlib");
+        } else {
+            snprintf(wire, sizeof wire, "%s raw", size);
+        }
+        printf("  0x%08x  %-10s  %-6s %-14s  %s%s%s%s\n", (unsigned)g->addr, size,
+               g->write ? "write" : "skip", wire, g->what, g->why[0] ? " (" : "", g->why,
+               g->why[0] ? ")" : "");
+    }
+    char until[32];
+    cli_format_date(r->not_after, until, sizeof until);
+    printf("  identity: %s, %s key, valid until %s (a preview: issued only when provisioned)\n",
+           r->subject[0] ? r->subject : "?", r->key_type[0] ? r->key_type : "?", until);
+}
+
 void cli_run_result(void *user, const struct pv_job_result *r)
 {
     struct cli_run *run = user;
@@ -94,12 +160,18 @@ void cli_run_result(void *user, const struct pv_job_result *r)
         print_json(run, r);
     } else {
         print_plain(run, r);
+        if (r->dry_run && r->plan_count > 0) {
+            print_plan(r);
+        }
     }
     fflush(stdout);
     if (!r->ok && r->hint[0] != '\0' && !run->json && run->ctx->verbosity >= 0) {
         cli_line(stderr, "%s: hint: %s", r->port, r->hint);
     }
     run->ok += r->ok;
+    if (r->ok) {
+        snprintf(run->last_ok, sizeof run->last_ok, "%s", r->port);
+    }
     run->failed += !r->ok && !r->cancelled;
     run->cancelled += r->cancelled;
     run->revoked += r->revoked;

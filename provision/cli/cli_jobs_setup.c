@@ -262,6 +262,17 @@ bool cli_job_option(struct cli_job_args *a, int c, const char *arg, int *status)
     case CLI_JOB_OPT_JSON:
         a->json = true;
         return true;
+    case CLI_JOB_OPT_BEFORE: {
+        enum fl_before before;
+        if (!fl_before_parse(arg, &before)) {
+            *status = cli_usage_error(a->usage,
+                                      "--before: expected default-reset, usb-reset, no-reset or "
+                                      "no-reset-no-sync, got '%s'",
+                                      arg);
+        }
+        a->before = (int)before;
+        return true;
+    }
     case 'h':
         *status = cli_help(a->usage);
         return true;
@@ -284,6 +295,15 @@ int cli_job_args_check(const struct cli_job_args *a)
 int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
                   const struct pv_jobs *spec, const char *done_word, bool key_pool)
 {
+    char last[8];
+    return cli_jobs_main_last(ctx, a, spec, done_word, key_pool, last, sizeof last);
+}
+
+int cli_jobs_main_last(const struct cli_ctx *ctx, const struct cli_job_args *a,
+                       const struct pv_jobs *spec, const char *done_word, bool key_pool,
+                       char *last_ok, size_t cap)
+{
+    last_ok[0] = '\0';
     struct cli_job_env env;
     struct cli_run run;
     bool run_started = false;
@@ -307,6 +327,7 @@ int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
         jobs.stub = env.stub;
         jobs.stubs = env.stubs;
         jobs.baud = (uint32_t)a->baud;
+        jobs.before = a->before;
         jobs.dry_run = a->dry_run;
         cli_run_hook(&run, &jobs);
         struct pv_error err;
@@ -317,6 +338,7 @@ int cli_jobs_main(const struct cli_ctx *ctx, const struct cli_job_args *a,
     }
     if (run_started) {
         cli_run_stop(&run);
+        snprintf(last_ok, cap, "%s", run.last_ok);
     }
     pv_jobs_release(&jobs);
     cli_jobs_close(&env);

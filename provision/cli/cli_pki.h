@@ -47,5 +47,22 @@ bool cli_parse_days(const char *usage, const char *text, int32_t *out);
 /* `cert revoke` and `cert list` (cli_cert.c), dispatched by cmd_cert. */
 int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx);
 int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx);
+/* cli_cert_owner.c: `cert server --owner USER`. */
+struct cli_owner {
+    char user[64];
+    char group[64]; /* the user's primary group */
+    unsigned gid;
+};
+/* CLI_OK when the user exists (nothing printed otherwise). */
+int cli_owner_lookup(const char *user, struct cli_owner *out);
+/* The listener snippet's comment lines on stdout: gives `key` the owner's
+ * group and mode 0640 (with an owner) or prints the exact chgrp/chmod lines
+ * for Debian's `mosquitto` user; then a chmod line for every folder on the
+ * way to the key and the NULL-terminated `public_files` that others cannot
+ * enter, and every public file others cannot read. */
+void cli_owner_note(const struct cli_owner *o, const char *key, const char *const *public_files);
+
+/* `cert export` (cli_cert_export.c). */
+int cli_cert_export(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

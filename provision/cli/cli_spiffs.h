@@ -68,6 +68,7 @@ struct cli_spiffs_opts {
     int flag[3]; /* magic, magic-len, aligned: -1 not given, else 0/1 */
     uint64_t size;
     const char *output;
+    const char *dir; /* mkspiffs' -c DIR (then the operand is the image) */
     bool fill, json, force;
 };
 

@@ -10,11 +10,12 @@
 #include "provision/pki/pki.h"
 
 static const char usage_main[] =
-    "usage: espprov cert server|device|revoke|list -P PROFILE [OPTIONS]\n"
+    "usage: espprov cert server|device|revoke|list|export -P PROFILE [OPTIONS]\n"
     "  server   broker certificate + key and a Mosquitto listener snippet\n"
     "  device   one device identity without a board\n"
     "  revoke   mark certificates revoked (then 'espprov ca crl')\n"
     "  list     what the CA has issued\n"
+    "  export   a certificate out of the CA's record (PEM or DER, with the chain)\n"
     "Run 'espprov cert SUBCOMMAND --help' for the details.\n";
 static const char usage_server[] =
     "usage: espprov cert server -P PROFILE --dns NAME... [--ip ADDR...] [OPTIONS]\n"
@@ -29,6 +30,9 @@ static const char usage_server[] =
     "  --days N|never        validity (default 3650; devices must trust it while offline)\n"
     "  --out DIR             folder for NAME.crt.pem and NAME.key.pem (default: the CA's)\n"
     "  --name NAME           file name stem (default \"server\")\n"
+    "  --owner USER          the user the broker runs as (Debian's mosquitto: mosquitto):\n"
+    "                        the key gets that user's group and mode 0640 (needs root;\n"
+    "                        otherwise the exact chgrp/chmod lines are printed)\n"
     "  --force               replace existing files of that name\n";
 static const char usage_device[] =
     "usage: espprov cert device -P PROFILE (--id ID | --mac MAC) [OPTIONS]\n"
@@ -55,6 +59,7 @@ enum {
     OPT_SEQ,
     OPT_FORMAT,
     OPT_JSON,
+    OPT_OWNER,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +76,7 @@ static const struct option long_opts[] = {
     {"seq", required_argument, NULL, OPT_SEQ},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"owner", required_argument, NULL, OPT_OWNER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -78,7 +84,7 @@ static const struct option long_opts[] = {
 #define NAMES_MAX 16
 
 struct opts {
-    const char *profile, *out, *name, *id, *mac, *seq, *format;
+    const char *profile, *out, *name, *id, *mac, *seq, *format, *owner;
     const char *dns[NAMES_MAX], *ips[NAMES_MAX];
     size_t ndns, nips;
     const char *key_type;
@@ -154,6 +160,9 @@ static int parse(int argc, char **argv, const char *usage, const int *allowed, s
         case OPT_JSON:
             o->json = true;
             break;
+        case OPT_OWNER:
+            o->owner = optarg;
+            break;
         case 'h':
             cli_help(usage);
             return -1;
@@ -214,8 +223,8 @@ static int write_pair(const struct pv_identity *id, enum pv_format f, const char
 
 static int server(int argc, char **argv, struct cli_ctx *ctx)
 {
-    static const int allowed[] = {OPT_DNS, OPT_IP,   OPT_KEY_TYPE, OPT_DAYS,
-                                  OPT_OUT, OPT_NAME, OPT_FORCE,    0};
+    static const int allowed[] = {OPT_DNS,  OPT_IP,    OPT_KEY_TYPE, OPT_DAYS, OPT_OUT,
+                                  OPT_NAME, OPT_FORCE, OPT_OWNER,    0};
     struct opts o;
     int rc = parse(argc, argv, usage_server, allowed, &o);
     if (rc != CLI_OK) {
@@ -235,6 +244,10 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
     const char *stem = o.name ? o.name : "server";
     if (strchr(stem, '/') != NULL || stem[0] == '\0' || stem[0] == '.') {
         return cli_usage_error(usage_server, "--name: '%s' is not a plain file name", stem);
+    }
+    struct cli_owner owner;
+    if (o.owner != NULL && cli_owner_lookup(o.owner, &owner) != CLI_OK) {
+        return cli_usage_error(usage_server, "--owner: no user '%s' on this machine", o.owner);
     }
     struct pv_profile *p = NULL;
     if ((rc = cli_load_profile(usage_server, o.profile, PV_PROFILE_DEFER_ENV, &p)) != CLI_OK) {
@@ -265,10 +278,8 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
         char until[32];
         cli_format_date(id.not_after, until, sizeof until);
         printf("# broker certificate for %s, serial %s, valid until %s\n", id.id, id.serial, until);
-        printf("# mosquitto.conf listener (Mosquitto 2.x). When mosquitto starts as root it\n"
-               "# switches to user 'mosquitto' before reading the key: make the key readable\n"
-               "# for that user only, e.g.  chown mosquitto %s\n",
-               key_path);
+        cli_owner_note(o.owner ? &owner : NULL, key_path,
+                       (const char *[]){cert_path, p->ca.cert, p->ca.crl, NULL});
         printf("listener %u\n", (unsigned)p->mqtt.port);
         printf("cafile %s\n", p->ca.cert);
         printf("certfile %s\n", cert_path);
@@ -276,8 +287,8 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
         printf("require_certificate true\n");
         printf("use_identity_as_username true\n");
         printf("crlfile %s\n", p->ca.crl);
-        cli_info(ctx, 0, "wrote %s and %s (mode 0600)%s", cert_path, key_path,
-                 new_crl ? "; and an empty CRL" : "");
+        cli_info(ctx, 0, "wrote %s and %s (key mode %s)%s", cert_path, key_path,
+                 o.owner ? "0640" : "0600", new_crl ? "; and an empty CRL" : "");
     }
     pv_identity_release(&id);
     pv_ca_free(ca);
@@ -393,7 +404,8 @@ int cmd_cert(int argc, char **argv, struct cli_ctx *ctx)
     } subs[] = {{"server", server},
                 {"device", device},
                 {"revoke", cli_cert_revoke},
-                {"list", cli_cert_list}};
+                {"list", cli_cert_list},
+                {"export", cli_cert_export}};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(argv[1], subs[i].name) == 0) {
             return subs[i].fn(argc - 1, argv + 1, ctx);

@@ -23,6 +23,7 @@ static const char usage[] =
     "      --stub FILE      use this flasher stub instead of .flash.stub\n"
     "      --stub-family F  default stubs without --stub/.flash.stub: legacy (default), new\n"
     "      --no-stub        talk to the ROM loader only\n"
+    "      --before MODE    default-reset, usb-reset, no-reset, no-reset-no-sync\n"
     "      --json           one JSON object per board (and a summary) per line on stdout\n";
 
 struct opts {

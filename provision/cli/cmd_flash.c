@@ -27,7 +27,9 @@ const char cli_flash_usage[] =
     "ADDR and SIZE: decimal, 0x hex, or with a K/M suffix.\n"
     "\n"
     "options:\n"
-    "  -p, --port DEV         serial port (default $ESPPROV_PORT); rfc2217://HOST:PORT too\n"
+    "  -p, --port DEV         serial port (default $ESPPROV_PORT, else the one USB board\n"
+    "                         plugged in; asks which on a terminal when there are several);\n"
+    "                         rfc2217://HOST:PORT too\n"
     "  -b, --baud N|auto      rate after connecting; auto (default): the fastest the USB\n"
     "                         bridge and the chip both do (CH340 2M, CP2102N 2M, CP2102\n"
     "                         921600, ...), 460800 for an unknown port; a rate that fails\n"
@@ -79,14 +81,14 @@ int flash_fail(const struct fl_error *err)
     return cli_fail(err->hint[0] ? err->hint : NULL, "%s", err->msg);
 }
 
-bool flash_parse_u32(const char *what, const char *text, uint32_t *out)
+bool flash_parse_u32(const char *usage, const char *what, const char *text, uint32_t *out)
 {
     uint64_t v;
-    if (!cli_parse_size_opt(cli_flash_usage, what, text, &v)) {
+    if (!cli_parse_size_opt(usage, what, text, &v)) {
         return false;
     }
     if (v > 0xFFFFFFFFu) {
-        cli_usage_error(cli_flash_usage, "%s: %s is larger than 4 GiB", what, text);
+        cli_usage_error(usage, "%s: %s is larger than 4 GiB", what, text);
         return false;
     }
     *out = (uint32_t)v;
@@ -207,9 +209,13 @@ int flash_connect(struct flash_cli *c)
         port = (env != NULL && env[0] != '\0') ? env : NULL;
     }
     if (port == NULL) {
-        return cli_usage_error(cli_flash_usage,
-                               "no serial port: give -p/--port or set ESPPROV_PORT");
+        int rc = cli_pick_port(c->ctx, c->usage, c->picked, sizeof c->picked);
+        if (rc != CLI_OK) {
+            return rc;
+        }
+        port = c->picked;
     }
+    c->used_port = port;
     struct fl_error err = {0};
     if (c->stub_path != NULL) {
         if (fl_stub_load(c->stub_path, &c->stub, &err) != FL_OK) {
@@ -313,7 +319,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
                 c->baud_given = false;
                 break;
             }
-            if (!flash_parse_u32("--baud", a, &v)) {
+            if (!flash_parse_u32(u, "--baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
             }
@@ -325,7 +331,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
             c->baud_given = true;
             break;
         case OPT_CONNECT_BAUD:
-            if (!flash_parse_u32("--connect-baud", a, &v)) {
+            if (!flash_parse_u32(u, "--connect-baud", a, &v)) {
                 *status = CLI_USAGE;
                 return false;
             }
@@ -428,7 +434,7 @@ static bool parse_options(struct flash_cli *c, int argc, char **argv, int *statu
 
 int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
 {
-    struct flash_cli c = {.ctx = ctx};
+    struct flash_cli c = {.ctx = ctx, .usage = cli_flash_usage};
     fl_options_init(&c.opt);
     int status = CLI_OK;
     if (!parse_options(&c, argc, argv, &status)) {
@@ -441,6 +447,20 @@ int cmd_flash(int argc, char **argv, struct cli_ctx *ctx)
     const char *sub = argv[optind];
     int n = argc - optind - 1;
     char **args = argv + optind + 1;
+    /* Usage errors show the synopsis of the subcommand that was asked for. */
+    static const char *const synopsis[][2] = {
+        {"info", "usage: espprov flash info [options]\n"},
+        {"write", "usage: espprov flash write [options] ADDR FILE [ADDR FILE]...\n"},
+        {"read", "usage: espprov flash read [options] ADDR SIZE FILE\n"},
+        {"erase", "usage: espprov flash erase [options] [ADDR SIZE]\n"},
+        {"verify", "usage: espprov flash verify [options] ADDR FILE\n"},
+        {"image-info", "usage: espprov flash image-info [--chip NAME] FILE\n"},
+    };
+    for (size_t i = 0; i < sizeof synopsis / sizeof synopsis[0]; i++) {
+        if (strcmp(sub, synopsis[i][0]) == 0) {
+            c.usage = synopsis[i][1];
+        }
+    }
     /* What a default stub that fails to start would take away with it. */
     c.opt.needs = strcmp(sub, "write") == 0 || strcmp(sub, "verify") == 0 ? FL_NEED_VERIFY
                   : strcmp(sub, "read") == 0                              ? FL_NEED_READ

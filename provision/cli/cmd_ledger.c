@@ -131,19 +131,36 @@ static void short_time(const char *iso, char *out, size_t cap)
     }
 }
 
+/* Column widths that fit every row (long port names, rfc2217:// URLs). */
+struct list_widths {
+    int count;
+    int device, port;
+};
+
+static int measure_line(const struct pv_ledger_row *row, void *arg)
+{
+    struct list_widths *w = arg;
+    int dev = row->device_id[0] ? (int)strlen(row->device_id) : 1;
+    int port = (int)strlen(row->port);
+    w->device = dev > w->device ? dev : w->device;
+    w->port = port > w->port ? port : w->port;
+    return PV_OK;
+}
+
 static int print_line(const struct pv_ledger_row *row, void *arg)
 {
-    int *count = arg;
+    struct list_widths *w = arg;
     char when[32], status[700];
     short_time(row->started_at, when, sizeof when);
     pv_ledger_describe(row, status, sizeof status);
-    if ((*count)++ == 0) {
-        printf("%5s  %-19s  %-16s  %-17s  %-14s  %s\n", "ID", "STARTED (UTC)", "DEVICE", "MAC",
-               "PORT", "STATUS");
+    if (w->count++ == 0) {
+        printf("%5s  %-19s  %-*s  %-17s  %-*s  %s\n", "ID", "STARTED (UTC)", w->device, "DEVICE",
+               "MAC", w->port, "PORT", "STATUS");
     }
-    cli_line(stdout, "%5lld  %-19s  %-16s  %-17s  %-14s  %s%s", (long long)row->id, when,
-             row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", row->port,
-             row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
+    cli_line(stdout, "%5lld  %-19s  %-*s  %-17s  %-*s  %s%s", (long long)row->id, when, w->device,
+             row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", w->port,
+             row->port, row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "",
+             status);
     return ferror(stdout) ? PV_ERR_IO : PV_OK;
 }
 
@@ -155,11 +172,12 @@ static int run_list(struct pv_ledger *lg, const struct options *o)
                    ? CLI_OK
                    : cli_fail_err(&err);
     }
-    int count = 0;
-    if (pv_ledger_foreach(lg, &o->filter, print_line, &count, &err) != PV_OK) {
+    struct list_widths w = {.device = 6, .port = 4};
+    if (pv_ledger_foreach(lg, &o->filter, measure_line, &w, &err) != PV_OK ||
+        pv_ledger_foreach(lg, &o->filter, print_line, &w, &err) != PV_OK) {
         return err.msg[0] ? cli_fail_err(&err) : CLI_FAILED;
     }
-    if (count == 0) {
+    if (w.count == 0) {
         fprintf(stderr, "no attempts%s\n",
                 o->filter.by_state || o->filter.mac ? " match" : " recorded yet");
     }

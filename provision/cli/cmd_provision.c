@@ -28,8 +28,13 @@ static const char usage[] =
     "      --stub FILE         use this flasher stub (esptool JSON) instead of .flash.stub\n"
     "      --stub-family F     default stubs without --stub/.flash.stub: legacy (default), new\n"
     "      --no-stub           talk to the ROM loader only\n"
+    "      --before MODE       default-reset (DTR/RTS), usb-reset, no-reset (a board already\n"
+    "                          in download mode), no-reset-no-sync\n"
     "      --json              one JSON object per board (and a summary) per line on stdout\n"
-    "  -q / -v                 less / more on stderr\n"
+    "      --monitor           then open the serial console of the last board provisioned\n"
+    "                          (as 'espprov monitor': Ctrl-] leaves)\n"
+    "  -q, --quiet             no progress on stderr (also before the command)\n"
+    "  -v, --verbose           more on stderr; -vv for the loader's messages\n"
     "Ctrl-C once: no new board starts, boards in flight finish; twice: they stop at the next\n"
     "safe point. Exit status 1 if any board failed.\n";
 
@@ -37,6 +42,7 @@ struct opts {
     struct cli_job_args a;
     enum pv_reprovision_policy policy;
     bool only_fs;
+    bool monitor;
 };
 
 static int parse_policy(const char *text, enum pv_reprovision_policy *out)
@@ -56,7 +62,7 @@ static int parse_policy(const char *text, enum pv_reprovision_policy *out)
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-    enum { OPT_ALL = 256, OPT_WATCH, OPT_DRY, OPT_REPRO, OPT_ONLY_FS };
+    enum { OPT_ALL = 256, OPT_WATCH, OPT_DRY, OPT_REPRO, OPT_ONLY_FS, OPT_MONITOR };
     static const struct option opts[] = {
         CLI_JOB_OPTIONS,
         {"all-ports", no_argument, NULL, OPT_ALL},
@@ -64,6 +70,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"dry-run", no_argument, NULL, OPT_DRY},
         {"reprovision", required_argument, NULL, OPT_REPRO},
         {"only-fs", no_argument, NULL, OPT_ONLY_FS},
+        {"monitor", no_argument, NULL, OPT_MONITOR},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -95,6 +102,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case OPT_ONLY_FS:
             o->only_fs = true;
             break;
+        case OPT_MONITOR:
+            o->monitor = true;
+            break;
         default:
             return CLI_USAGE;
         }
@@ -107,6 +117,10 @@ static int parse(int argc, char **argv, struct opts *o)
         return cli_usage_error(usage, sources ? "--port, --all-ports and --watch exclude each other"
                                               : "which boards? give --port DEV, --all-ports or "
                                                 "--watch");
+    }
+    if (o->monitor && (o->a.watch || o->a.json)) {
+        return cli_usage_error(usage, "--monitor attaches to the last board: not with --watch or "
+                                      "--json");
     }
     if (o->only_fs && o->policy == PV_POLICY_RENEW) {
         return cli_usage_error(usage, "--only-fs keeps the identity; it cannot renew it");
@@ -125,5 +139,13 @@ int cmd_provision(int argc, char **argv, struct cli_ctx *ctx)
         .mode = o.only_fs ? PV_JOB_ONLY_FS : PV_JOB_PROVISION,
         .reprovision = o.only_fs ? PV_POLICY_KEEP : o.policy,
     };
-    return cli_jobs_main(ctx, &o.a, &spec, "provisioned", true);
+    char last[256];
+    status = cli_jobs_main_last(ctx, &o.a, &spec, "provisioned", true, last, sizeof last);
+    if (o.monitor && last[0] != '\0') {
+        int rc = cli_monitor(ctx, last, 115200, true, 0);
+        status = status != CLI_OK ? status : rc;
+    } else if (o.monitor) {
+        cli_warn("--monitor: no board was provisioned, nothing to watch");
+    }
+    return cli_finish(status);
 }

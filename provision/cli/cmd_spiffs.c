@@ -25,6 +25,7 @@ static const char usage_main[] = "usage: espprov spiffs build|list|extract|check
                                  "Run 'espprov spiffs SUBCOMMAND --help' for the details.\n";
 static const char usage_build[] =
     "usage: espprov spiffs build (--preset NAME | PARAMS) --size N -o IMAGE INPUT...\n"
+    "       espprov spiffs build -c DIR -b BLOCK -p PAGE -s SIZE IMAGE   (mkspiffs' order)\n"
     "Builds an image of exactly N bytes (decimal, 0x hex, K/M suffix). INPUT is a folder\n"
     "(its files, recursively, named \"/\" + relative path; symlinks to files are followed,\n"
     "symlinked folders and special files are refused), a FILE (named \"/\" + basename) or\n"
@@ -32,7 +33,9 @@ static const char usage_build[] =
     "refused, as extraction would. Files are stored in bytewise name order: same\n"
     "inputs, same bytes.\n"
     "  --fill      also use the 2 blocks normally kept free so the device can write\n"
-    "  -o IMAGE    output (written via a temporary file, mode 0644)\n" PARAM_HELP;
+    "  -o IMAGE    output (written via a temporary file, mode 0644)\n"
+    "  -c DIR      mkspiffs: the folder to pack (the operand is then the IMAGE)\n"
+    "  -b N, -p N, -s N   mkspiffs: --block, --page, --size\n" PARAM_HELP;
 static const char usage_list[] = "usage: espprov spiffs list [--json] [PARAMS] IMAGE\n"
                                  "Lists \"size name\" per file and a usage line. Without "
                                  "parameters they are detected (-v shows them).\n" PARAM_HELP;
@@ -91,7 +94,10 @@ static int parse(int argc, char **argv, const char *usage, struct cli_spiffs_opt
     memset(o, 0, sizeof *o);
     o->flag[0] = o->flag[1] = o->flag[2] = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
+    bool build = usage == usage_build;
+    while ((c = getopt_long(argc, argv, build ? "ho:c:b:p:s:" : "ho:", long_opts, NULL)) != -1) {
+        /* mkspiffs' short options, for build */
+        c = c == 'b' ? OPT_BLOCK : c == 'p' ? OPT_PAGE : c == 's' ? OPT_SIZE : c;
         static const char *const num_names[] = {"--page", "--block", "--name-len", "--meta-len"};
         switch (c) {
         case OPT_PRESET:
@@ -132,6 +138,9 @@ static int parse(int argc, char **argv, const char *usage, struct cli_spiffs_opt
         case 'o':
             o->output = optarg;
             break;
+        case 'c':
+            o->dir = optarg;
+            break;
         case 'h':
             return cli_help(usage);
         default:
@@ -144,6 +153,19 @@ static int parse(int argc, char **argv, const char *usage, struct cli_spiffs_opt
 static int build(int argc, char **argv, struct cli_spiffs_opts *o)
 {
     char a[48], b[48];
+    char *mk_inputs[2] = {NULL, NULL};
+    if (o->dir != NULL) {
+        /* mkspiffs: -c DIR ... IMAGE */
+        if (o->output == NULL && argc - optind == 1) {
+            o->output = argv[optind];
+        } else if (argc - optind != 0) {
+            return cli_usage_error(usage_build, "with -c DIR, name only the IMAGE (or -o IMAGE)");
+        }
+        mk_inputs[0] = (char *)(uintptr_t)o->dir;
+        argv = mk_inputs;
+        argc = 1;
+        optind = 0;
+    }
     if (o->size == 0 || o->output == NULL || optind >= argc) {
         return cli_usage_error(usage_build, "%s",
                                o->size == 0        ? "--size is required"

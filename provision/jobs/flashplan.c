@@ -78,8 +78,17 @@ int plan_check_board(struct job *j)
                         have >> 10, need >> 10);
     }
     j->flash_size = need ? need : info->flash_size_guessed ? 0 : have;
-    if (p->partitions.from_device) {
-        return table_from_board(j);
+    int rc;
+    if (p->partitions.from_device && (rc = table_from_board(j)) != PV_OK) {
+        return rc;
+    }
+    /* The board's flash size may place the ESP8266's SDK sectors where the
+     * profile alone could not say. */
+    p = j->p;
+    uint32_t table = p->partitions.table ? p->partitions.table->table_offset : 0;
+    if (p->fs.size != 0 && pv_flash_check_reserved(p->chip, j->flash_size, table, "the filesystem",
+                                                   p->fs.offset, p->fs.size, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
     }
     return PV_OK;
 }

@@ -148,7 +148,7 @@ static int session_options(struct job *j, struct fl_options *opt)
     const struct pv_profile *p = j->p;
     fl_options_init(opt);
     opt->chip = FL_CHIP_AUTO; /* checked by us, to say which profile wants what */
-    opt->before = FL_BEFORE_DEFAULT_RESET;
+    opt->before = (enum fl_before)j->jobs->before;
     opt->after = FL_AFTER_HARD_RESET;
     opt->baud = j->jobs->baud ? j->jobs->baud : p->flash.baud ? p->flash.baud : 460800;
     /* Without --baud: the USB bridge's fastest rate where it is known. */

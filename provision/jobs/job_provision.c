@@ -3,8 +3,76 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "provision/image/image.h"
 #include "provision/jobs/job_priv.h"
+
+/* The zlib stream (level 9, as the flasher sends it) for `len` bytes. */
+static uint64_t deflated_size(const uint8_t *data, size_t len)
+{
+    uLongf cap = compressBound((uLong)len);
+    Bytef *buf = malloc(cap);
+    uint64_t n = 0;
+    if (buf != NULL && compress2(buf, &cap, data, (uLong)len, Z_BEST_COMPRESSION) == Z_OK) {
+        n = cap;
+    }
+    free(buf);
+    return n;
+}
+
+/* The result's plan: the regions written, and with --only-fs the firmware
+ * left as it is; compressed sizes in a dry run, where the loader inflates. */
+static void record_plan(struct job *j, const struct job_region *regions, size_t n)
+{
+    struct pv_job_result *r = j->r;
+    const struct pv_jobs_priv *pre = j->pre;
+    bool deflate = j->s.info.stub_running || j->s.info.chip != FL_CHIP_ESP8266;
+    r->plan_count = 0;
+    for (size_t i = 0; i < n && r->plan_count < PV_JOB_PLAN_MAX; i++) {
+        struct pv_job_region *g = &r->plan[r->plan_count++];
+        *g = (struct pv_job_region){.addr = regions[i].addr, .size = regions[i].len, .write = true};
+        snprintf(g->what, sizeof g->what, "%s", regions[i].what);
+        if (j->jobs->dry_run && deflate && regions[i].data != NULL) {
+            g->compressed = deflated_size(regions[i].data, regions[i].len);
+        }
+    }
+    if (j->jobs->mode == PV_JOB_ONLY_FS) {
+        for (size_t i = 0; i <= pre->fw_count && r->plan_count < PV_JOB_PLAN_MAX; i++) {
+            bool table = i == pre->fw_count;
+            if (table && !pre->has_table) {
+                break;
+            }
+            struct pv_job_region *g = &r->plan[r->plan_count++];
+            *g = (struct pv_job_region){
+                .addr = table ? pre->table_offset : pre->fw[i].offset,
+                .size = table ? PV_PARTITION_TABLE_SIZE : (uint32_t)pre->fw[i].len,
+            };
+            snprintf(g->what, sizeof g->what, table ? "the partition table" : "firmware at 0x%x",
+                     g->addr);
+            snprintf(g->why, sizeof g->why, "--only-fs keeps it");
+        }
+    }
+    /* Address order, kept or written. */
+    for (size_t a = 1; a < r->plan_count; a++) {
+        for (size_t b = a; b > 0 && r->plan[b - 1].addr > r->plan[b].addr; b--) {
+            struct pv_job_region t = r->plan[b];
+            r->plan[b] = r->plan[b - 1];
+            r->plan[b - 1] = t;
+        }
+    }
+}
+
+static void record_identity(struct job *j, const struct job_identity *ji)
+{
+    struct pv_cert_info info;
+    struct pv_error e;
+    if (pv_cert_info(ji->ident.cert_der, ji->ident.cert_der_len, &info, &e) == PV_OK) {
+        snprintf(j->r->subject, sizeof j->r->subject, "%s", info.subject);
+        j->r->not_after = info.not_after;
+    }
+    snprintf(j->r->key_type, sizeof j->r->key_type, "%s", pv_key_type_name(ji->ident.key_type));
+}
 
 static int write_and_record(struct job *j, struct job_identity *ji,
                             const struct job_region *regions, size_t n, const char *fs_sha)
@@ -84,6 +152,10 @@ int job_provision(struct job *j)
     } else {
         job_sha256_hex(img, img_len, fs_sha);
         rc = plan_regions(j, firmware, img, regions, &n);
+    }
+    if (rc == PV_OK) {
+        record_plan(j, regions, n);
+        record_identity(j, &ji);
     }
     if (rc == PV_OK && jobs->dry_run) {
         uint64_t bytes = 0;

@@ -109,6 +109,17 @@ struct pv_job_progress {
     const char *id;       /* "" until known */
 };
 
+/* One region of a job's plan: what would be (or was) written where. */
+struct pv_job_region {
+    uint32_t addr;
+    uint32_t size;
+    char what[40];       /* "firmware at 0x10000", "the partition table", "the filesystem" */
+    bool write;          /* false: left as it is (`why` says why) */
+    char why[40];        /* "--only-fs keeps it", or "" */
+    uint64_t compressed; /* dry run: the zlib stream the loader would get; 0: sent raw */
+};
+#define PV_JOB_PLAN_MAX 24
+
 /* How a job ended. Text fields are NUL-terminated, "" when unknown. */
 struct pv_job_result {
     char port[256];
@@ -130,6 +141,14 @@ struct pv_job_result {
     unsigned revoked; /* certificates this job revoked (CRL needs rewriting) */
     uint64_t bytes;   /* bytes written (before compression) or erased */
     double seconds;
+    /* The plan, once the board was checked (a provisioning or --only-fs
+     * job): every region in address order. */
+    size_t plan_count;
+    struct pv_job_region plan[PV_JOB_PLAN_MAX];
+    /* The identity the board gets (in a dry run: the preview's, not issued). */
+    char subject[256];
+    char key_type[16];
+    int64_t not_after; /* Unix seconds; INT64_MAX "never"; 0 unknown */
 };
 
 struct pv_jobs_priv;
@@ -146,6 +165,7 @@ struct pv_jobs {
     const struct fl_stub *stub;      /* flasher stub to run, or NULL: ROM loader */
     const struct fl_stub_set *stubs; /* else the board's chip's stub from these (or NULL) */
     uint32_t baud;                   /* 0: .flash.baud, else 460800 */
+    int before;                      /* enum fl_before; 0: reset into the loader with DTR/RTS */
     bool dry_run;
     enum pv_reprovision_policy reprovision;
     unsigned reset_flags; /* enum pv_reset_flags */

@@ -54,6 +54,41 @@ int pv_layout_find(const char *name, const struct pv_esp8266_layout **out, struc
 /* The i-th layout, ordered by flash size then FS size; NULL past the end. */
 const struct pv_esp8266_layout *pv_layout_get(size_t i);
 
+/* ===== Reserved areas ================================================ */
+/*
+ * What the chip's boot path or SDK owns, so that no filesystem lands on it.
+ *
+ * ESP8266, the last five 4 KB sectors of the flash (the Arduino core's
+ * tools/boards.txt.py flash_map(): "... | spiffs | eeprom | rf-cal |
+ * sdk-wifi-settings"; the NONOS SDK keeps its system parameter area in the
+ * last sectors and the RF calibration sector at user_rf_cal_sector_set(),
+ * five sectors from the end in Espressif's examples):
+ *     end - 0x5000  4 KB  EEPROM (Arduino), RF calibration (NONOS examples)
+ *     end - 0x4000  4 KB  RF calibration (Arduino), esp_init_data (NONOS)
+ *     end - 0x3000 12 KB  the SDK's WiFi and system parameters
+ * and sector 0 (the boot loader: eboot, boot_v1.x).
+ * ESP32 family: the second-stage bootloader, from its offset (0x1000 on the
+ * ESP32 and ESP32-S2, 0 on the others) up to the partition table, and the
+ * table's own sector.
+ */
+struct pv_flash_area {
+    uint32_t offset;
+    uint32_t size;
+    const char *what; /* "the SDK's WiFi and system parameters", ... */
+};
+#define PV_FLASH_AREAS_MAX 5
+
+/* The reserved areas of a `chip` ("esp8266", "esp32", "esp32s3", ... as in
+ * a profile) board with `flash_size` bytes (0: unknown; the ESP8266's
+ * end-of-flash areas are then left out) and its partition table at
+ * `table_offset` (0: 0x8000). Returns how many were written to `out`. */
+size_t pv_flash_reserved(const char *chip, uint32_t flash_size, uint32_t table_offset,
+                         struct pv_flash_area out[PV_FLASH_AREAS_MAX]);
+/* PV_ERR_INVALID when `what` (offset, size) overlaps a reserved area; the
+ * message names the area and its addresses. */
+int pv_flash_check_reserved(const char *chip, uint32_t flash_size, uint32_t table_offset,
+                            const char *what, uint32_t offset, uint32_t size, struct pv_error *err);
+
 #define PV_PARTITION_TABLE_OFFSET 0x8000u /* default CONFIG_PARTITION_TABLE_OFFSET */
 #define PV_PARTITION_TABLE_SIZE   0xC00u  /* bytes of the binary table */
 #define PV_PARTITION_SECTOR       0x1000u /* flash the table owns */

@@ -361,3 +361,49 @@ int pv_revoke(const struct pv_profile *p, const char *serial, const char *id, in
     }
     return rc;
 }
+
+int pv_issued_cert(const struct pv_profile *p, const char *id, uint8_t **der, size_t *len,
+                   struct pv_issued *row, struct pv_error *err)
+{
+    *der = NULL;
+    *len = 0;
+    struct issued_db *d;
+    if (pv_issued_open(p->ca.db, NULL, false, &d, err) != PV_OK) {
+        return err->code;
+    }
+    char serial[41] = "";
+    bool by_serial = normalize_serial(id, serial, sizeof serial) == PV_OK;
+    /* An id names its newest certificate; a serial exactly one. */
+    const char *sql = "SELECT " ROW_COLUMNS ", cert FROM issued WHERE id = ?1 OR serial = ?2 "
+                      "ORDER BY (serial = ?2) DESC, rowid DESC LIMIT 1";
+    sqlite3_stmt *st = NULL;
+    int rc = PV_OK;
+    pthread_mutex_lock(&d->lock);
+    if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(d, err, "cannot read the CA record");
+    } else {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, by_serial ? serial : "", -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            row_from(st, row);
+            int n = sqlite3_column_bytes(st, 8);
+            const void *blob = sqlite3_column_blob(st, 8);
+            if (n <= 0 || blob == NULL || (*der = malloc((size_t)n)) == NULL) {
+                rc = pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+            } else {
+                memcpy(*der, blob, (size_t)n);
+                *len = (size_t)n;
+            }
+        } else if (step == SQLITE_DONE) {
+            rc = pv_error_set(err, PV_ERR_NOT_FOUND, "'espprov cert list' shows what was issued",
+                              "the CA has issued no certificate for '%s'", id);
+        } else {
+            rc = db_error(d, err, "cannot read the CA record");
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&d->lock);
+    pv_issued_close(d);
+    return rc;
+}

@@ -198,6 +198,11 @@ int pv_revoke(const struct pv_profile *p, const char *serial, const char *id, in
  * from fn stops the walk and is returned. */
 int pv_issued_list(const struct pv_profile *p, int (*fn)(void *user, const struct pv_issued *row),
                    void *user, struct pv_error *err);
+/* The certificate recorded for `id_or_serial`: a device or server id (its
+ * newest certificate) or a serial (hex, colons allowed), as DER in a malloc'd
+ * buffer, with its record row. PV_ERR_NOT_FOUND when the CA issued none. */
+int pv_issued_cert(const struct pv_profile *p, const char *id_or_serial, uint8_t **der, size_t *len,
+                   struct pv_issued *row, struct pv_error *err);
 /*
  * Writes a PEM CRL of every revoked certificate to `path` (NULL: the
  * profile's ca.crl), signed by the CA, nextUpdate ca.crl_days ahead (never

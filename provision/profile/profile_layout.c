@@ -222,5 +222,15 @@ int pv_profile_parse_filesystem(struct pctx *c, json_t *root)
     if (p->fs.size != 0 && pv_fs_geometry_check(p, c->err) != PV_OK) {
         return pv_error_prefix(c->err, ".filesystem");
     }
+    uint32_t flash = p->flash.size;
+    const struct pv_esp8266_layout *l = NULL;
+    if (flash == 0 && p->fs.layout != NULL && pv_layout_find(p->fs.layout, &l, c->err) == PV_OK) {
+        flash = l->flash_size;
+    }
+    uint32_t table = p->partitions.table ? p->partitions.table->table_offset : 0;
+    if (p->fs.size != 0 && pv_flash_check_reserved(p->chip, flash, table, "the filesystem",
+                                                   p->fs.offset, p->fs.size, c->err) != PV_OK) {
+        return pv_error_prefix(c->err, ".filesystem");
+    }
     return PV_OK;
 }

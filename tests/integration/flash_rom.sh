@@ -62,9 +62,27 @@ assert "esp32: digest valid" grep -q "sha256:    appended, valid" "$T_TMP/out"
 sim_stop e32
 sim_start s3 esp32s3
 check_fails "esp32s3: an ESP32 image is refused" 1 "$ESPPROV" flash --no-stub write -p "$T_TMP/s3.port" 0x10000 $FW/demo-esp32-app.bin
-assert "esp32s3: ... naming both chips" grep -q "built for ESP32 (chip id 0), this board is an ESP32-S3" "$T_TMP/err"
+assert "esp32s3: ... naming both chips" grep -q "built for ESP32 (extended header chip id 0); this board is an ESP32-S3" "$T_TMP/err"
 check "esp32s3: --force writes it" "$ESPPROV" flash --no-stub write -p "$T_TMP/s3.port" --force 0x10000 $FW/demo-esp32-app.bin
 sim_stop s3
+# Across families: the ESP8266's images have no extended header at all.
+sim_start x32 esp32
+check_fails "esp32: an ESP8266 image is refused" 1 "$ESPPROV" flash --no-stub write -p "$T_TMP/x32.port" 0x10000 $FW/demo-esp8266.bin
+assert "esp32: ... saying it is an ESP8266 image without extended header" \
+    grep -q "is an ESP8266 image (magic 0xE9, no extended header.*this board is an ESP32$" "$T_TMP/err"
+assert "esp32: ... and offering --force" grep -q "hint: use --force" "$T_TMP/err"
+assert "esp32: nothing was written" [ "$(flash_slice x32 0x10000 16 | tr -d '\377' | wc -c)" -eq 0 ]
+check "esp32: --force writes the ESP8266 image" "$ESPPROV" flash --no-stub write -p "$T_TMP/x32.port" --force 0x10000 $FW/demo-esp8266.bin
+assert "esp32: --force: it is there" flash_has x32 0x10000 $FW/demo-esp8266.bin
+sim_stop x32
+sim_start x8266 esp8266
+check_fails "esp8266: an ESP32 app image is refused" 1 "$ESPPROV" flash --no-stub write -p "$T_TMP/x8266.port" 0x0 $FW/demo-esp32-app.bin
+assert "esp8266: ... naming both chips" \
+    grep -q "built for ESP32 (extended header chip id 0); this board is an ESP8266" "$T_TMP/err"
+check "esp8266: its own image is fine" "$ESPPROV" flash --no-stub write -p "$T_TMP/x8266.port" 0x0 $FW/demo-esp8266.bin
+printf 'not an image' >"$T_TMP/data.txt"
+check "esp8266: data that is no image is fine" "$ESPPROV" flash --no-stub write -p "$T_TMP/x8266.port" 0x10000 "$T_TMP/data.txt"
+sim_stop x8266
 
 # ESP8266 ROM: no compression, no MD5, no read; the erase-size bug.
 sim_start e8266 esp8266

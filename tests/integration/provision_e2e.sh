@@ -99,6 +99,20 @@ assert "dry run: progress lines say so" grep -q 'd.port: dry run: building the f
 assert "dry run: flash untouched" [ "$(md5sum <d.bin)" = "$before" ]
 assert "dry run: no certificate issued" [ "$("$ESPPROV" cert list -P e32.json | wc -l)" -eq "$issued" ]
 assert "dry run: no ledger row" [ "$(pv_ledger e32.json | jq '[.[] | select(.mac == "24:0a:c4:00:00:d1")] | length')" -eq 0 ]
+# The plan: every region with address, size, action and zlib size, then the identity.
+assert "dry run: plan header" grep -Eq '^  address +size +action +on the wire +what$' "$T_TMP/out"
+assert "dry run: the filesystem at 0x290000, 256 KiB, written compressed" \
+    grep -Eq '^  0x00290000  256\.0 KiB +write +[0-9.]+ KiB zlib +the filesystem$' "$T_TMP/out"
+assert "dry run: the firmware regions are listed" \
+    [ "$(grep -Ec '^  0x[0-9a-f]{8} .* write .*firmware at ' "$T_TMP/out")" -ge 1 ]
+assert "dry run: the identity it would get" \
+    grep -Eq '^  identity: CN=.*, ec-p256 key, valid until .*preview' "$T_TMP/out"
+check "dry run --json: the plan as data" "$ESPPROV" provision -P e32.json -p "$T_TMP/d.port" --dry-run --json
+assert "dry run --json: regions with address, size, action, compressed size" \
+    jqq -s 'map(select(.port)) | .[0].plan | map(select(.what == "the filesystem" and .address == 2686976 and .size == 262144 and .action == "write" and .compressed > 0 and .compressed < 262144)) | length == 1' "$T_TMP/out"
+assert "dry run --json: the identity, not issued" \
+    jqq -s 'map(select(.port)) | .[0].identity | (.issued == false) and (.subject | test("CN="))' "$T_TMP/out"
+assert "dry run --json: flash still untouched" [ "$(md5sum <d.bin)" = "$before" ]
 
 # ---- a board seen before -------------------------------------------------
 check_fails "seen before: refused without --reprovision" 1 \
@@ -133,6 +147,11 @@ fi
 sed 's/"host": "127.0.0.1"/"host": "broker.example.test"/' e32.json >e32b.json
 serial_new=$(pv_serial_of a.new/client.crt.der)
 head -c 4096 /dev/zero | dd of=a.bin bs=1 seek=$((0x10000)) conv=notrunc status=none
+check "only-fs dry run: the plan keeps the firmware" "$ESPPROV" provision -P e32b.json \
+    -p "$T_TMP/a.port" --only-fs --dry-run
+assert "only-fs dry run: firmware skipped, saying why" \
+    grep -Eq '^  0x00010000 .* skip +- +firmware at 0x10000 \(--only-fs keeps it\)$' "$T_TMP/out"
+assert "only-fs dry run: the filesystem written" grep -Eq '^  0x00290000 .* write .*the filesystem$' "$T_TMP/out"
 check "only-fs: provision" "$ESPPROV" provision -P e32b.json -p "$T_TMP/a.port" --only-fs
 pv_fs a 0x290000 0x40000 a.onlyfs
 assert "only-fs: new MQTT host in the config" grep -q '"host":"broker.example.test"' a.onlyfs/config.json

@@ -414,7 +414,8 @@ TEST(image_for_another_chip_needs_force)
     struct fl_region reg = {0x10000, img, len};
     struct fl_region_result res;
     ASSERT_EQ_INT(fl_write_regions(&r->s, &reg, 1, &res, &err), FL_ERR_INVALID);
-    ASSERT_CONTAINS(err.msg, "built for ESP32 (chip id 0), this board is an ESP32-C3");
+    ASSERT_CONTAINS(err.msg,
+                    "built for ESP32 (extended header chip id 0); this board is an ESP32-C3");
     r->s.opt.force = true;
     ASSERT_EQ_INT(fl_write_regions(&r->s, &reg, 1, &res, &err), FL_OK);
     free(img);

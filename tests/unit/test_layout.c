@@ -128,5 +128,50 @@ TEST(unknown_names_list_what_exists)
     ASSERT_EQ_INT(pv_layout_find(NULL, &l, &err), PV_ERR_NOT_FOUND);
 }
 
+/* Every Arduino layout keeps clear of the sectors the core and SDK own. */
+TEST(arduino_layouts_leave_the_reserved_sectors_alone)
+{
+    for (size_t i = 0; pv_layout_get(i) != NULL; i++) {
+        const struct pv_esp8266_layout *l = pv_layout_get(i);
+        struct pv_error err = {0};
+        ASSERT_EQ_INT(pv_flash_check_reserved("esp8266", l->flash_size, 0, "fs", l->fs_offset,
+                                              l->fs_size, &err),
+                      PV_OK);
+        /* Up to one sector into the EEPROM sector (end - 0x5000) is refused. */
+        uint32_t into = l->flash_size - 0x5000u + 0x1000u - l->fs_offset;
+        ASSERT_EQ_INT(
+            pv_flash_check_reserved("esp8266", l->flash_size, 0, "fs", l->fs_offset, into, &err),
+            PV_ERR_INVALID);
+    }
+}
+
+TEST(reserved_areas_per_chip)
+{
+    struct pv_flash_area a[PV_FLASH_AREAS_MAX];
+    ASSERT_EQ_INT((int)pv_flash_reserved("esp8266", 0x400000, 0, a), 4);
+    ASSERT_EQ_INT((int)a[1].offset, 0x3FB000); /* EEPROM / NONOS RF calibration */
+    ASSERT_EQ_INT((int)a[2].offset, 0x3FC000); /* RF calibration / esp_init_data */
+    ASSERT_EQ_INT((int)a[3].offset, 0x3FD000); /* SDK WiFi and system parameters */
+    ASSERT_EQ_INT((int)a[3].size, 0x3000);
+    ASSERT_EQ_INT((int)pv_flash_reserved("esp8266", 0, 0, a), 1); /* size unknown: boot only */
+    ASSERT_EQ_INT((int)pv_flash_reserved("esp32", 0x400000, 0, a), 2);
+    ASSERT_EQ_INT((int)a[0].offset, 0x1000);
+    ASSERT_EQ_INT((int)a[0].size, 0x7000);
+    ASSERT_EQ_INT((int)a[1].offset, 0x8000);
+    ASSERT_EQ_INT((int)pv_flash_reserved("esp32c3", 0x400000, 0xF000, a), 2);
+    ASSERT_EQ_INT((int)a[0].offset, 0); /* the C3's bootloader starts at 0 */
+    ASSERT_EQ_INT((int)a[0].size, 0xF000);
+    ASSERT_EQ_INT((int)a[1].offset, 0xF000);
+    struct pv_error err = {0};
+    ASSERT_EQ_INT(
+        pv_flash_check_reserved("esp32", 0x400000, 0, "the filesystem", 0x9000, 0x1000, &err),
+        PV_OK);
+    ASSERT_EQ_INT(
+        pv_flash_check_reserved("esp32", 0x400000, 0, "the filesystem", 0x8000, 0x1000, &err),
+        PV_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "overlaps the partition table (0x8000-0x9000)");
+}
+
 TEST_MAIN(RUN(every_reference_row_by_name); RUN(rows_follow_the_generator_rules);
-          RUN(aliases_resolve_to_the_same_row); RUN(unknown_names_list_what_exists);)
+          RUN(aliases_resolve_to_the_same_row); RUN(unknown_names_list_what_exists);
+          RUN(arduino_layouts_leave_the_reserved_sectors_alone); RUN(reserved_areas_per_chip);)
