@@ -26,7 +26,8 @@ struct cli_cmd {
 static const struct cli_cmd commands[] = {
     {"board", cmd_board, "what is on a board: chip, flash, ledger record, identity read back",
      "show"},
-    {"ca", cmd_ca, "create the certificate authority, write its CRL", "init crl"},
+    {"ca", cmd_ca, "create the certificate authority, re-encrypt its key, write its CRL",
+     "init passwd crl"},
     {"cert", cmd_cert, "issue, revoke, list and export certificates",
      "server device revoke list export"},
     {"factory-reset", cmd_factory_reset, "erase a board, revoke its identity", NULL},
