@@ -29,7 +29,8 @@ void cli_put_escaped(FILE *out, const char *s)
 /* One line: whatever the message quotes (file names from an image, a
  * board's boot log, ledger text) cannot move the cursor or recolour the
  * terminal. */
-static void vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vline(FILE *out, const char *prefix,
+                                                        const char *fmt, va_list ap)
 {
     char *text = NULL;
     if (vasprintf(&text, fmt, ap) < 0) {

@@ -159,8 +159,8 @@ static int print_line(const struct pv_ledger_row *row, void *arg)
     }
     cli_line(stdout, "%5lld  %-19s  %-*s  %-17s  %-*s  %s%s", (long long)row->id, when, w->device,
              row->device_id[0] ? row->device_id : "-", row->mac[0] ? row->mac : "-", w->port,
-             row->port, row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "",
-             status);
+             row->port,
+             row->kind == PV_LEDGER_RESET && row->state != PV_STATE_RESET ? "reset: " : "", status);
     return ferror(stdout) ? PV_ERR_IO : PV_OK;
 }
 
