@@ -181,7 +181,7 @@ struct pv_ledger_identity {
     const char *device_id;   /* required */
     const char *cert_serial; /* hex, colons allowed; required */
     const char *cert_sha256; /* 64 hex digits, colons allowed; required */
-    int64_t not_after;       /* Unix time, seconds */
+    int64_t not_after;       /* Unix time, seconds; INT64_MAX: never expires */
     enum pv_ledger_reprovision reprovision;
 };
 /* Step minted: the identity now meant for the board (a new one, or with

@@ -300,13 +300,18 @@ int pv_ledger_minted(struct pv_ledger *lg, int64_t id, const struct pv_ledger_id
         return pv_error_set(err, PV_ERR_INVALID, NULL,
                             "ledger: the certificate fingerprint must be 64 hex digits");
     }
-    time_t t = (time_t)ident->not_after;
-    struct tm tm;
-    if (ident->not_after <= 0 || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999) {
-        return pv_error_set(err, PV_ERR_INVALID, NULL,
-                            "ledger: the certificate's not-after time is out of range");
+    if (ident->not_after == INT64_MAX) {
+        /* "days": "never": RFC 5280's no-expiry date, which time_t cannot hold */
+        snprintf(not_after, sizeof not_after, "9999-12-31T23:59:59Z");
+    } else {
+        time_t t = (time_t)ident->not_after;
+        struct tm tm;
+        if (ident->not_after <= 0 || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999) {
+            return pv_error_set(err, PV_ERR_INVALID, NULL,
+                                "ledger: the certificate's not-after time is out of range");
+        }
+        strftime(not_after, sizeof not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    strftime(not_after, sizeof not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
     char *dev = ledger_scrub(lg, ident->device_id, 128);
     if (dev == NULL) {
         return pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");

@@ -169,6 +169,28 @@ TEST(steps_only_move_forward)
     teardown(&f);
 }
 
+/* "days": "never" certificates carry RFC 5280's 99991231235959Z, which the
+ * PKI layer reports as INT64_MAX: the ledger records that date, not an error. */
+TEST(a_certificate_that_never_expires)
+{
+    struct fixture f;
+    ASSERT_MSG(setup(&f), "%s", f.err.msg);
+    int64_t id = 0;
+    ASSERT_EQ_INT(pv_ledger_begin(f.lg, PV_LEDGER_PROVISION, "p", "COM3", &id, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_connected(f.lg, id, "esp8266", MAC_1, 0, &f.err), PV_OK);
+    struct pv_ledger_identity ident = {"d", "01", SHA_A, INT64_MAX, PV_REPROVISION_NONE};
+    ASSERT_MSG(pv_ledger_minted(f.lg, id, &ident, &f.err) == PV_OK, "%s", f.err.msg);
+    struct pv_ledger_row row;
+    ASSERT_EQ_INT(pv_ledger_get(f.lg, id, &row, &f.err), PV_OK);
+    ASSERT_STREQ(row.cert_not_after, "9999-12-31T23:59:59Z");
+    ident.not_after = -5;
+    int64_t id2 = 0;
+    ASSERT_EQ_INT(pv_ledger_begin(f.lg, PV_LEDGER_PROVISION, "p", "COM3", &id2, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_connected(f.lg, id2, "esp8266", MAC_1, 0, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_minted(f.lg, id2, &ident, &f.err), PV_ERR_INVALID);
+    teardown(&f);
+}
+
 TEST(a_failure_names_the_step_and_the_error)
 {
     struct fixture f;
@@ -588,8 +610,8 @@ TEST(a_dead_process_reads_as_interrupted)
 }
 
 TEST_MAIN(RUN(a_provisioning_attempt_from_start_to_end); RUN(steps_only_move_forward);
-          RUN(a_failure_names_the_step_and_the_error); RUN(seq_numbers_belong_to_boards);
-          RUN(identity_renewal_and_revocation); RUN(bad_input_is_refused); RUN(mac_notations);
-          RUN(walks_with_filters); RUN(exports_are_valid_csv_and_json);
-          RUN(csv_cells_cannot_start_a_formula); RUN(only_ledger_files_open_as_ledgers);
-          RUN(a_dead_process_reads_as_interrupted);)
+          RUN(a_certificate_that_never_expires); RUN(a_failure_names_the_step_and_the_error);
+          RUN(seq_numbers_belong_to_boards); RUN(identity_renewal_and_revocation);
+          RUN(bad_input_is_refused); RUN(mac_notations); RUN(walks_with_filters);
+          RUN(exports_are_valid_csv_and_json); RUN(csv_cells_cannot_start_a_formula);
+          RUN(only_ledger_files_open_as_ledgers); RUN(a_dead_process_reads_as_interrupted);)
