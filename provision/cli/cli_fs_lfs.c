@@ -141,8 +141,9 @@ static int open_image(const char *path, const struct cli_fs_opts *o, const struc
         if (as_problem) {
             printf("%s\n", lerr.msg);
         }
-        return cli_fail("give the parameters: --preset NAME or the explicit values", "'%s': %s",
-                        path, lerr.msg);
+        return cli_fail(
+            "if the image is sound, give its parameters: --preset NAME or the explicit values",
+            "'%s': %s", path, lerr.msg);
     } else {
         char desc[200];
         lg_params_describe(&x->p, desc, sizeof desc);

@@ -220,8 +220,22 @@ static bool take_type(int *argc, char **argv, const char **type)
     return ok;
 }
 
-/* The type of an existing image: LittleFS when a superblock mounts, SPIFFS
- * when spiffsgen recognises it. Prints the error itself. */
+/* The superblock entry's name where a freshly written pair keeps it (after
+ * the revision count and the tag), in block 0 or 1 of some block size: an
+ * image that says it is LittleFS, however broken. */
+static bool says_littlefs(const uint8_t *buf, size_t len)
+{
+    for (size_t b = 0; b <= 65536; b = b ? b * 2 : 128) {
+        if (b + 16 <= len && memcmp(buf + b + 8, "littlefs", 8) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The type of an existing image: LittleFS when a superblock mounts (or the
+ * image names itself so), SPIFFS when spiffsgen recognises it. Prints the
+ * error itself. */
 static int detect_type(const char *path, bool as_problem, bool *littlefs)
 {
     uint8_t *buf = NULL;
@@ -234,7 +248,7 @@ static int detect_type(const char *path, bool as_problem, bool *littlefs)
     struct sg_params sp;
     struct lg_error le = {0};
     struct sg_error se = {0};
-    *littlefs = lg_detect(buf, len, &lp, NULL, 0, &le) == LG_OK;
+    *littlefs = lg_detect(buf, len, &lp, NULL, 0, &le) == LG_OK || says_littlefs(buf, len);
     bool spiffs = !*littlefs && sg_detect(buf, len, &sp, NULL, 0, &se) == SG_OK;
     free(buf);
     if (*littlefs || spiffs) {
