@@ -18,7 +18,7 @@ block() {
 cat <<HEAD
 .TH ESPPROV 1 "" "espprov $version" "User Commands"
 .SH NAME
-espprov \\- provision ESP8266 and ESP32 boards: keys, certificates, SPIFFS, flash
+espprov \\- provision ESP8266 and ESP32 boards: keys, certificates, SPIFFS/LittleFS, flash
 .SH SYNOPSIS
 .B espprov
 [\\fB\\-v\\fR | \\fB\\-q\\fR]

@@ -3,26 +3,43 @@
 #include <Arduino.h>
 #include <FS.h>
 #include <stdlib.h>
+
+// -DESPPROV_FS_LITTLEFS: the profile says "filesystem": {"type": "littlefs"}.
+#if defined(ESPPROV_FS_LITTLEFS)
+#include <LittleFS.h>
+#define DEVFS LittleFS
+#define DEVFS_CONFIG LittleFSConfig
+// Arduino-ESP32's LittleFS.begin() looks for the partition labelled "spiffs"
+// unless told otherwise; an ESP-IDF style table names it "littlefs".
+#ifndef ESPPROV_FS_LABEL
+#define ESPPROV_FS_LABEL "spiffs"
+#endif
+#else
 #if defined(ESP32)
 #include <SPIFFS.h>
+#endif
+#define DEVFS SPIFFS
+#define DEVFS_CONFIG SPIFFSConfig
 #endif
 
 #include "console.h"
 
 // The ESP8266 core marks its SPIFFS object deprecated in favour of LittleFS;
-// espprov provisions SPIFFS, so the warning says nothing useful here.
+// a profile that provisions SPIFFS needs it all the same.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 bool devfs_mount()
 {
 #if defined(ESP8266)
     // The ESP8266 core formats on a failed mount unless told not to.
-    SPIFFSConfig config;
+    DEVFS_CONFIG config;
     config.setAutoFormat(false);
-    SPIFFS.setConfig(config);
-    return SPIFFS.begin();
+    DEVFS.setConfig(config);
+    return DEVFS.begin();
+#elif defined(ESPPROV_FS_LITTLEFS)
+    return DEVFS.begin(false, "/littlefs", 10, ESPPROV_FS_LABEL);
 #else
-    return SPIFFS.begin(false);
+    return DEVFS.begin(false);
 #endif
 }
 
@@ -43,10 +60,10 @@ static devfs_result read_all(File &f, uint8_t *buf, size_t size)
 // error of its own for a missing file.
 static bool open_file(const char *path, File &f)
 {
-    if (!SPIFFS.exists(path)) {
+    if (!DEVFS.exists(path)) {
         return false;
     }
-    f = SPIFFS.open(path, "r");
+    f = DEVFS.open(path, "r");
     return static_cast<bool>(f);
 }
 
@@ -118,13 +135,13 @@ const char *devfs_result_text(devfs_result r)
 void devfs_list()
 {
 #if defined(ESP8266)
-    Dir dir = SPIFFS.openDir("/");
+    Dir dir = DEVFS.openDir("/");
     while (dir.next()) {
         console_info("  %-31s %6u bytes", dir.fileName().c_str(),
                      static_cast<unsigned>(dir.fileSize()));
     }
 #else
-    File root = SPIFFS.open("/");
+    File root = DEVFS.open("/");
     File f = root.openNextFile();
     while (f) {
         console_info("  %-31s %6u bytes", f.name(), static_cast<unsigned>(f.size()));

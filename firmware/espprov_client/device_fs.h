@@ -1,4 +1,5 @@
-// The board's filesystem as espprov wrote it (SPIFFS), read-only.
+// The board's filesystem as espprov wrote it, read-only: SPIFFS, or LittleFS
+// when built with -DESPPROV_FS_LITTLEFS (the profile's "type": "littlefs").
 #ifndef ESPPROV_DEVICE_FS_H
 #define ESPPROV_DEVICE_FS_H
 
@@ -14,7 +15,7 @@ enum devfs_result {
     DEVFS_NO_MEMORY,  // heap exhausted
 };
 
-// Mounts SPIFFS without ever formatting it. A mount failure means the flash
+// Mounts the filesystem without ever formatting it. A mount failure means the flash
 // layout the sketch was built with does not match where the image was
 // written; formatting would wipe the provisioned files for good.
 bool devfs_mount();

@@ -127,6 +127,7 @@ int cmd_ca(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_cert(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_factory_reset(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_flash(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_fs(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_ledger(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx);

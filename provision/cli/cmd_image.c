@@ -223,8 +223,8 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         rc = cli_fail_err(&err);
     }
     if (rc == CLI_OK) {
-        printf("wrote %s: %zu bytes (%s), flash at 0x%x\n", o.output, image_len, p->fs.preset,
-               p->fs.offset);
+        printf("wrote %s: %zu bytes (%s, %s), flash at 0x%x\n", o.output, image_len,
+               pv_fs_type_name(p->fs.type), p->fs.preset, p->fs.offset);
         printf("device %s, certificate serial %s (%s)\n", id.id, id.serial,
                existing ? "kept" : "new, recorded");
     }

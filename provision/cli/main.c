@@ -33,7 +33,9 @@ static const struct cli_cmd commands[] = {
     {"factory-reset", cmd_factory_reset, "erase a board, revoke its identity", NULL},
     {"flash", cmd_flash, "talk to a board's ROM bootloader: info, write, read, erase, verify",
      "info write read erase verify image-info"},
-    {"image", cmd_image, "build one device's complete SPIFFS image without a board", NULL},
+    {"fs", cmd_fs, "build, list, extract and check LittleFS and SPIFFS images",
+     "build list extract check"},
+    {"image", cmd_image, "build one device's complete filesystem image without a board", NULL},
     {"ledger", cmd_ledger, "list, show and export the provisioning ledger", "list show export"},
     {"monitor", cmd_monitor, "a board's serial console after a reset (Ctrl-] leaves)", NULL},
     {"ports", cmd_ports, "list the USB serial boards that are plugged in", NULL},
@@ -71,8 +73,8 @@ static const char usage[] =
     "       espprov --version | --help | help <command> [<subcommand>]\n"
     "\n"
     "Provision ESP8266 and ESP32 boards: a key and client certificate per board,\n"
-    "a SPIFFS image with the certificates and a WiFi/MQTT config, written over the\n"
-    "ROM serial bootloader and recorded in a ledger.\n"
+    "a SPIFFS or LittleFS image with the certificates and a WiFi/MQTT config,\n"
+    "written over the ROM serial bootloader and recorded in a ledger.\n"
     "\n"
     "options (before or after the command):\n"
     "  -v, --verbose   more diagnostics on stderr (repeat for protocol traces)\n"

@@ -7,7 +7,7 @@
  * Owns: struct pv_profile, struct pv_device, pv_template_expand, and the
  * device config file built from them (pv_devconfig_build). May call:
  * core, layout (filesystem regions from layouts and partition tables),
- * spiffsgen (preset names). Reads the profile's files and expands ${NAME}
+ * spiffsgen and lfsgen (preset names, geometry). Reads the profile's files and expands ${NAME}
  * from the environment (or a caller's lookup); nothing else touches the
  * outside world.
  * Errors: the core contract; every load error names the JSON path of the bad
@@ -64,6 +64,14 @@ struct pv_profile_file {
     size_t size;
 };
 
+/* The filesystem a profile's image is (.filesystem.type). */
+enum pv_fs_type {
+    PV_FS_SPIFFS = 0,
+    PV_FS_LITTLEFS = 1,
+};
+/* "spiffs" or "littlefs". */
+const char *pv_fs_type_name(enum pv_fs_type t);
+
 /*
  * A loaded, validated profile (see profiles/README.md for every key). All
  * paths are absolute; strings are NUL-terminated and owned by the profile;
@@ -88,13 +96,14 @@ struct pv_profile {
     struct pv_profile_firmware *firmware;
     size_t firmware_count;
     struct {
-        char *preset;                  /* spiffsgen preset name */
+        enum pv_fs_type type;          /* .filesystem.type: SPIFFS unless "littlefs" */
+        char *preset;                  /* spiffsgen/lfsgen preset name (the same names) */
         char *layout;                  /* .filesystem.layout: ESP8266 layout name, or NULL */
         char *partition;               /* .filesystem.partition: label, or NULL */
         bool explicit_region;          /* .filesystem.offset and .size were given */
         uint32_t offset;               /* flash offset; 0 with .partitions "device" */
         uint32_t size;                 /* image size in bytes; 0 with .partitions "device" */
-        uint32_t block_size;           /* SPIFFS block; 0: the preset's for `size` */
+        uint32_t block_size;           /* FS block; 0: the preset's for `size` */
         struct pv_profile_file *files; /* extra files, sorted by name */
         size_t file_count;
     } fs;

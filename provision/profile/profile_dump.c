@@ -112,6 +112,7 @@ static json_t *build(const struct pv_profile *p)
     }
     json_object_set_new(root, "firmware", fw);
     json_t *fs = json_object();
+    json_object_set_new(fs, "type", json_string(pv_fs_type_name(p->fs.type)));
     json_object_set_new(fs, "preset", json_string(p->fs.preset));
     if (p->fs.layout != NULL) {
         json_object_set_new(fs, "layout", json_string(p->fs.layout));

@@ -7,12 +7,22 @@
 #include <sys/stat.h>
 
 #include "provision/profile/profile_sections.h"
+#include "lfsgen/lfsgen.h"
 #include "spiffsgen/spiffsgen.h"
+
+const char *pv_fs_type_name(enum pv_fs_type t)
+{
+    return t == PV_FS_LITTLEFS ? "littlefs" : "spiffs";
+}
 
 int pv_fs_preset_check(const char *preset)
 {
     struct sg_params params;
-    return sg_preset(preset, 0, &params, NULL) == SG_OK ? PV_OK : PV_ERR_INVALID;
+    struct lg_params lparams;
+    return sg_preset(preset, 0, &params, NULL) == SG_OK &&
+                   lg_preset(preset, 0, &lparams, NULL) == LG_OK
+               ? PV_OK
+               : PV_ERR_INVALID;
 }
 
 const char *pv_fs_preset_list(void)
@@ -20,8 +30,29 @@ const char *pv_fs_preset_list(void)
     return "esp8266-arduino, esp32-arduino, esp-idf";
 }
 
+/* LittleFS: the preset's values for the partition size, the layout's block. */
+static int lfs_geometry_check(const struct pv_profile *p, struct pv_error *err)
+{
+    struct lg_params params;
+    struct lg_error e;
+    if (lg_preset(p->fs.preset, p->fs.size, &params, &e) != LG_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "%s", e.msg);
+    }
+    if (p->fs.block_size != 0 && p->fs.block_size != params.block_size) {
+        params.block_size = p->fs.block_size;
+        params.block_count = 0;
+    }
+    if (lg_params_check(&params, p->fs.size, &e) != LG_OK) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "%s", e.msg);
+    }
+    return PV_OK;
+}
+
 int pv_fs_geometry_check(const struct pv_profile *p, struct pv_error *err)
 {
+    if (p->fs.type == PV_FS_LITTLEFS) {
+        return lfs_geometry_check(p, err);
+    }
     struct sg_params params;
     struct sg_error e;
     if (sg_preset(p->fs.preset, p->fs.size, &params, &e) != SG_OK) {
@@ -40,10 +71,27 @@ int pv_fs_name_check(struct pctx *c, const char *path, const char *name)
 {
     size_t n = strlen(name);
     struct sg_params params;
+    struct lg_params lparams;
     size_t max = 31; /* the contract's limit, and SPIFFS_OBJ_NAME_LEN - 1 on every preset */
-    if (c->p->fs.preset != NULL &&
-        sg_preset(c->p->fs.preset, c->p->fs.size, &params, NULL) == SG_OK &&
-        sg_max_name_len(&params) < max) {
+    if (c->p->fs.type == PV_FS_LITTLEFS) {
+        /* LittleFS limits each folder or file name, not the path */
+        max = 255;
+        size_t part = lg_preset(c->p->fs.preset, c->p->fs.size, &lparams, NULL) == LG_OK
+                          ? lg_name_limit(&lparams)
+                          : 31;
+        for (const char *s = name + (name[0] == '/'); *s != '\0';) {
+            size_t k = strcspn(s, "/");
+            if (k > part) {
+                return perr(c, path,
+                            "\"%.40s\": a name part of %zu bytes, more than the %zu "
+                            "the platform's LittleFS opens",
+                            name, k, part);
+            }
+            s += k + (s[k] == '/');
+        }
+    } else if (c->p->fs.preset != NULL &&
+               sg_preset(c->p->fs.preset, c->p->fs.size, &params, NULL) == SG_OK &&
+               sg_max_name_len(&params) < max) {
         max = sg_max_name_len(&params);
     }
     if (name[0] != '/' || n < 2 || n > max) {

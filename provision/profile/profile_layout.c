@@ -21,7 +21,16 @@ int pv_profile_fs_from_table(const struct pv_profile *p, const struct pv_partiti
                              uint32_t *offset, uint32_t *size, struct pv_error *err)
 {
     const struct pv_partition *part;
-    if (pv_partitions_find_fs(t, p->fs.partition, &part, err) != PV_OK) {
+    const char *label = p->fs.partition;
+    /* LittleFS: a data/littlefs partition first; esp_littlefs also mounts
+     * one of subtype spiffs, which the search below falls back to. */
+    for (size_t i = 0; label == NULL && p->fs.type == PV_FS_LITTLEFS && i < t->count; i++) {
+        if (t->entries[i].type == PV_PART_DATA &&
+            t->entries[i].subtype == PV_PART_SUBTYPE_LITTLEFS) {
+            label = t->entries[i].label;
+        }
+    }
+    if (pv_partitions_find_fs(t, label, &part, err) != PV_OK) {
         return pv_error_prefix(err, "%s",
                                p->fs.partition ? ".filesystem.partition" : ".partitions");
     }
@@ -189,12 +198,23 @@ int pv_profile_parse_filesystem(struct pctx *c, json_t *root)
     if (json_get_object(c, root, "", "filesystem", G_REQUIRED, &fs) != PV_OK) {
         return c->err->code;
     }
-    static const char *const keys[] = {"preset", "offset",     "size", "layout", "partition",
-                                       "files",  "block_size", "dir",  NULL};
+    static const char *const keys[] = {"type",      "preset", "offset",     "size", "layout",
+                                       "partition", "files",  "block_size", "dir",  NULL};
     if (json_only_keys(c, fs, ".filesystem", keys) != PV_OK) {
         return c->err->code;
     }
     struct pv_profile *p = c->p;
+    char *type = NULL;
+    if (json_get_string(c, fs, ".filesystem", "type", G_NO_ENV, 1, 16, &type) != PV_OK) {
+        return c->err->code;
+    }
+    if (type != NULL && strcmp(type, "littlefs") != 0 && strcmp(type, "spiffs") != 0) {
+        int rc = perr(c, ".filesystem.type", "\"%.16s\" is not spiffs or littlefs", type);
+        free(type);
+        return rc;
+    }
+    p->fs.type = type != NULL && strcmp(type, "littlefs") == 0 ? PV_FS_LITTLEFS : PV_FS_SPIFFS;
+    free(type);
     if (json_get_string(c, fs, ".filesystem", "preset", G_NO_ENV, 1, 32, &p->fs.preset) != PV_OK) {
         return c->err->code;
     }

@@ -12,6 +12,8 @@
 #      bytes) holding 20 KB of files at 0x200000;
 #   2. the same board again with the same app and a filesystem in which one
 #      file changed (a re-provisioned board);
+#   1b. the same blank board with a LittleFS image of the same files
+#      (esp8266-arduino: block 8192, disk version 2.0);
 #   3. the ESP32 ROM loader at 115200, 256 KiB incompressible on a blank
 #      board: payload bytes over the write's wall time vs the line rate.
 # Medians of 3 runs for 1 and 2 (one for 3: it is long and deterministic).
@@ -32,6 +34,8 @@ for d in files files2; do
     "$ESPPROV" spiffs build --preset esp8266-arduino --size 0x1FA000 -o "$T_TMP/$d.fs" \
         "$T_TMP/$d" >/dev/null || { echo "FAIL spiffs build"; exit 1; }
 done
+"$ESPPROV" fs build --type littlefs --preset esp8266-arduino --size 0x1FA000 -o "$T_TMP/lfs.fs" \
+    "$T_TMP/files" >/dev/null || { echo "FAIL littlefs build"; exit 1; }
 mkrandom "$T_TMP/rom-data.bin" $((256 * 1024)) rom
 
 median3() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -80,6 +84,7 @@ run_case() {
 
 echo "ESP8266 4M2M, default (legacy) stub, 921600 baud, paced simulator; medians of 3 (wall time of espprov):"
 run_case "blank board (target <= 0.5x)" files.fs || exit 1
+run_case "blank board, LittleFS (target <= 0.5x)" lfs.fs || exit 1
 run_case "re-provisioned, same app (target <= 0.3x)" files2.fs prep || exit 1
 echo "The same on the ESP8266 ROM loader (--no-stub: no compression and no MD5, so nothing is skipped as"
 echo "unchanged; the plan erases the image's blank sectors instead of sending them); one run:"

@@ -172,7 +172,7 @@ TEST(conflicts_and_mistakes_name_both_paths)
 TEST(shipped_profiles_load)
 {
     static const char *const files[] = {"profiles/esp8266-arduino.json", "profiles/esp32-idf.json",
-                                        "profiles/demo.json"};
+                                        "profiles/esp32-littlefs.json", "profiles/demo.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         struct pv_profile *p = NULL;
         struct pv_error err;
