@@ -106,6 +106,11 @@ static int decide_from_record(struct job *j, struct job_identity *ji)
     if (rc != PV_OK) {
         return job_fail_pv(j, &j->err);
     }
+    for (size_t i = 0; i < ji->stale_count; i++) {
+        if (same_serial(ji->stale[i], live.serial)) {
+            return PV_OK; /* this ledger's unfinished attempt: revoked once a new one is minted */
+        }
+    }
     switch (j->jobs->reprovision) {
     case PV_POLICY_RENEW:
         ji->mode = PV_REPROVISION_RENEW;
@@ -345,8 +350,6 @@ int identity_choose(struct job *j, struct job_identity *ji)
         ji->mode = PV_REPROVISION_KEEP;
     } else if (seen) {
         rc = decide(j, cur, &ji->mode);
-    } else {
-        rc = decide_from_record(j, ji);
     }
     if (rc == PV_OK && ji->mode == PV_REPROVISION_RENEW && seen) {
         snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
@@ -357,6 +360,9 @@ int identity_choose(struct job *j, struct job_identity *ji)
     if (rc == PV_OK && !jobs->dry_run &&
         pv_ledger_foreach(jobs->ledger, &f, collect_stale, &w, &j->err) != PV_OK) {
         rc = job_fail_pv(j, &j->err);
+    }
+    if (rc == PV_OK && !seen && jobs->mode != PV_JOB_ONLY_FS) {
+        rc = decide_from_record(j, ji);
     }
     int64_t seq = -1;
     if (rc == PV_OK) {
