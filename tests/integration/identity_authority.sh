@@ -8,6 +8,7 @@
 . "$(dirname "$0")/flash_common.inc"
 . "$(dirname "$0")/provision_common.inc"
 
+not() { ! "$@"; }
 cd "$T_TMP" || exit 1
 FS32='{ "offset": "0x290000", "size": "0x40000" }'
 pv_profile a.json auth esp32 "$FS32"
@@ -75,4 +76,21 @@ pv_fs b1 0x290000 0x40000 b1.fs
 s1new=$(pv_serial_of b1.fs/client.crt.der)
 assert "the old one is revoked" grep -q "^$s1 .*REVOKED" <("$ESPPROV" cert list -P a.json)
 assert "the live one is on the board" grep -Eq "^$s1new +device +dev-240ac4000f01" <("$ESPPROV" cert list -P a.json)
+
+# ---- cert device: one live certificate per id -------------------------------
+mkdir -p out1 out2 out3
+check "cert device --id solo" "$ESPPROV" cert device -P a.json --id solo --out out1 --json
+solo1=$(jq -r .serial "$T_TMP/out")
+check_fails "cert device --id solo again is refused" 1 \
+    "$ESPPROV" cert device -P a.json --id solo --out out2
+assert "the refusal names the live serial" grep -q "$solo1" "$T_TMP/err"
+assert "and hints at --renew" grep -q -- "--renew" "$T_TMP/err"
+assert "nothing minted" [ "$(live_for solo)" -eq 1 ]
+assert "no files written" [ -z "$(ls out2)" ]
+check "cert device --id solo --renew" "$ESPPROV" cert device -P a.json --id solo --out out3 --renew --json
+solo2=$(jq -r .serial "$T_TMP/out")
+assert "one live certificate for solo, the new one" [ "$(live_for solo)" -eq 1 ]
+assert "the old one is revoked" grep -Eq "^$solo1 .*REVOKED" <("$ESPPROV" cert list -P a.json)
+assert "the new one is live" grep -Eq "^$solo2 +device +solo " <("$ESPPROV" cert list -P a.json)
+assert "and not revoked" not grep -Eq "^$solo2 .*REVOKED" <("$ESPPROV" cert list -P a.json)
 finish
