@@ -45,6 +45,10 @@ static const char usage_device[] =
     "  --seq N               the sequence number (for {seq})\n"
     "  --format der|pem      file encoding (default .device.format)\n"
     "  --out DIR             where to write the files (default: the current folder)\n"
+    "  --renew               the id already has a live certificate: replace it (the old\n"
+    "                        one is revoked, reason superseded, once the new files are\n"
+    "                        written; then run 'espprov ca crl'). Without it such an id\n"
+    "                        is refused: one live certificate per device id\n"
     "  --json                print the result as JSON\n";
 enum {
     OPT_DNS = 256,
@@ -60,6 +64,7 @@ enum {
     OPT_FORMAT,
     OPT_JSON,
     OPT_OWNER,
+    OPT_RENEW,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +82,7 @@ static const struct option long_opts[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"json", no_argument, NULL, OPT_JSON},
     {"owner", required_argument, NULL, OPT_OWNER},
+    {"renew", no_argument, NULL, OPT_RENEW},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -90,6 +96,7 @@ struct opts {
     const char *key_type;
     int32_t days;
     bool force, json, days_set;
+    bool renew; /* cert device: replace the id's live certificate */
 };
 
 /* Returns CLI_OK, CLI_USAGE, or -1 after --help. `allowed` lists the long
@@ -141,6 +148,9 @@ static int parse(int argc, char **argv, const char *usage, const int *allowed, s
             break;
         case OPT_NAME:
             o->name = optarg;
+            break;
+        case OPT_RENEW:
+            o->renew = true;
             break;
         case OPT_FORCE:
             o->force = true;
@@ -301,9 +311,32 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
 
 /* ===== device ========================================================= */
 
+/* One live certificate per device id: the issuance record says whether
+ * there is one, whichever ledger or station a user works from. */
+static int live_check(const struct pv_profile *p, const char *id, bool renew,
+                      struct pv_issued *live, bool *replacing)
+{
+    struct pv_error err;
+    int rc = pv_issued_live_device(p, id, (int64_t)time(NULL), live, &err);
+    if (rc == PV_ERR_NOT_FOUND) {
+        return CLI_OK;
+    }
+    if (rc != PV_OK) {
+        return cli_fail_err(&err);
+    }
+    if (!renew) {
+        return cli_fail("add --renew to replace it (the old one is then revoked), or revoke it "
+                        "first with 'espprov cert revoke --serial'",
+                        "%s already has a live certificate (serial %s)", id, live->serial);
+    }
+    *replacing = true;
+    return CLI_OK;
+}
+
 static int device(int argc, char **argv, struct cli_ctx *ctx)
 {
-    static const int allowed[] = {OPT_ID, OPT_MAC, OPT_SEQ, OPT_FORMAT, OPT_OUT, OPT_JSON, 0};
+    static const int allowed[] = {OPT_ID,  OPT_MAC,  OPT_SEQ,   OPT_FORMAT,
+                                  OPT_OUT, OPT_JSON, OPT_RENEW, 0};
     struct opts o;
     int rc = parse(argc, argv, usage_device, allowed, &o);
     if (rc != CLI_OK) {
@@ -357,11 +390,21 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
                           stat(cert_path, &st) == 0 ? cert_path : key_path);
         }
     }
+    struct pv_issued live;
+    bool replacing = false;
+    if (rc == CLI_OK) {
+        rc = live_check(p, dev.id, o.renew, &live, &replacing);
+    }
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);
     }
     if (rc == CLI_OK && (pv_mint_device(ca, p, &dev, NULL, &id, &err) != PV_OK ||
                          write_pair(&id, f, cert_path, key_path, false, &err) != PV_OK)) {
+        rc = cli_fail_err(&err);
+    }
+    size_t revoked = 0;
+    if (rc == CLI_OK && replacing &&
+        pv_revoke(p, live.serial, NULL, pv_crl_reason("superseded"), &revoked, &err) != PV_OK) {
         rc = cli_fail_err(&err);
     }
     if (rc == CLI_OK) {
@@ -380,6 +423,10 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
             printf("id:       %s\nserial:   %s\nsha256:   %s\nkey type: %s\nvalid to: %s\n", id.id,
                    id.serial, id.sha256, pv_key_type_name(id.key_type), until);
             printf("cert:     %s\nkey:      %s (mode 0600)\n", cert_path, key_path);
+        }
+        if (replacing) {
+            fprintf(stderr, "revoked %s (superseded); run 'espprov ca crl' to publish it\n",
+                    live.serial);
         }
     }
     pv_identity_release(&id);

@@ -11,6 +11,7 @@
 #include "provision/cli/cli.h"
 #include "provision/core/core.h"
 #include "provision/ledger/ledger.h"
+#include "provision/profile/profile.h"
 
 static const char usage[] =
     "usage: espprov ledger (list | show ID|MAC|DEVICE | export --csv|--json) [options]\n"
@@ -26,7 +27,8 @@ static const char usage[] =
     "  export               all fields, as CSV (RFC 4180, header row) or JSON\n"
     "\n"
     "options:\n"
-    "  -P, --profile FILE   the profile whose \"ledger\" key names the file\n"
+    "  -P, --profile FILE   the profile's ledger: its \"ledger\" key, else ledger.db\n"
+    "                       beside the profile (the file provision writes)\n"
     "                       (default: $ESPPROV_PROFILE)\n"
     "      --ledger FILE    the ledger file itself\n"
     "      --json           JSON instead of text (list, show); JSON export\n"
@@ -49,7 +51,9 @@ struct options {
 
 /* ===== Finding the ledger file ========================================= */
 
-/* The profile's "ledger" key, resolved against the profile's folder. */
+/* The profile's "ledger" key, else PV_PROFILE_LEDGER_DEFAULT, resolved against
+ * the profile's folder: the file provision writes. Only that key is read, so a
+ * profile that does not load whole (a missing ${NAME}) still names its ledger. */
 static int ledger_from_profile(const char *profile, char **out)
 {
     json_error_t jerr;
@@ -64,14 +68,11 @@ static int ledger_from_profile(const char *profile, char **out)
     }
     json_t *value = json_is_object(root) ? json_object_get(root, "ledger") : NULL;
     int rc = CLI_OK;
-    if (value == NULL) {
-        rc = cli_fail("add \"ledger\": \"provisioned.db\" to the profile, or use --ledger FILE",
-                      "profile '%s' has no \"ledger\" key", profile);
-    } else if (!json_is_string(value) || json_string_length(value) == 0) {
+    if (value != NULL && (!json_is_string(value) || json_string_length(value) == 0)) {
         rc = cli_fail(NULL, "profile '%s': \"ledger\" must be a non-empty string (a file path)",
                       profile);
     } else {
-        const char *name = json_string_value(value);
+        const char *name = value ? json_string_value(value) : PV_PROFILE_LEDGER_DEFAULT;
         char *copy = strdup(profile);
         char *path = NULL;
         if (copy != NULL && asprintf(&path, "%s%s%s", name[0] == '/' ? "" : dirname(copy),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "provision/image/image.h"
 #include "provision/jobs/job_priv.h"
@@ -86,6 +87,49 @@ static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger
                     cur->device_id, (long long)cur->id, cur->cert_serial);
 }
 
+/* The ledger file may be new (another station, a changed "ledger" key): the
+ * CA's record still knows whether this board's id has a live certificate. */
+static int decide_from_record(struct job *j, struct job_identity *ji)
+{
+    if (j->pre->uses_seq) {
+        return PV_OK; /* the id needs a number only this ledger would give */
+    }
+    struct pv_device dev;
+    if (pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
+    struct pv_issued live;
+    int rc = pv_issued_live_device(j->jobs->profile, dev.id, (int64_t)time(NULL), &live, &j->err);
+    if (rc == PV_ERR_NOT_FOUND) {
+        return PV_OK;
+    }
+    if (rc != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
+    for (size_t i = 0; i < ji->stale_count; i++) {
+        if (same_serial(ji->stale[i], live.serial)) {
+            return PV_OK; /* this ledger's unfinished attempt: revoked once a new one is minted */
+        }
+    }
+    switch (j->jobs->reprovision) {
+    case PV_POLICY_RENEW:
+        ji->mode = PV_REPROVISION_RENEW;
+        snprintf(ji->replaced, sizeof ji->replaced, "%s", live.serial);
+        return PV_OK;
+    case PV_POLICY_KEEP:
+        ji->mode = PV_REPROVISION_KEEP;
+        return PV_OK;
+    case PV_POLICY_ASK:
+        break;
+    }
+    return job_fail(j, PV_ERR_EXISTS,
+                    "run again with --reprovision renew (a new identity; the old certificate is "
+                    "revoked) or --reprovision keep (keep the board's key and certificate)",
+                    "%s already has a live certificate %s in the CA's record (this ledger has no "
+                    "attempt for the board); not minting a second one without --reprovision",
+                    dev.id, live.serial);
+}
+
 /* ===== Keeping the board's identity =================================== */
 
 struct record_walk {
@@ -131,6 +175,92 @@ static int read_back(struct job *j, struct pv_identity *ident)
     return rc;
 }
 
+/* The MAC the ledger last tied to device `id`, for naming another board. */
+static int last_mac(const struct pv_ledger_row *row, void *arg)
+{
+    if (row->kind == PV_LEDGER_PROVISION && row->mac[0] != '\0') {
+        snprintf(arg, 18, "%s", row->mac);
+    }
+    return 0;
+}
+
+static int refuse_kept(struct job *j, const char *what)
+{
+    return job_fail(j, PV_ERR_INVALID,
+                    "use --reprovision renew to give this board a new identity of its own",
+                    "cannot keep the board's identity: %s", what);
+}
+
+/* A certificate from this CA is not yet this board's: flash can be copied
+ * between boards, and an old identity can be written back. */
+static int check_kept_owner(struct job *j, const struct pv_identity *ident)
+{
+    char what[400];
+    if (!j->pre->uses_seq) {
+        struct pv_device dev;
+        if (pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
+            return job_fail_pv(j, &j->err);
+        }
+        if (strcmp(dev.id, ident->id) != 0) {
+            char mac[18] = "";
+            struct pv_ledger_filter f = {.device_id = ident->id};
+            if (pv_ledger_foreach(j->jobs->ledger, &f, last_mac, mac, &j->err) != PV_OK) {
+                return job_fail_pv(j, &j->err);
+            }
+            snprintf(what, sizeof what,
+                     "the certificate on this board belongs to %s%s%s%s, not %s: flash copied "
+                     "from another board?",
+                     ident->id, mac[0] ? " (MAC " : "", mac, mac[0] ? ")" : "", dev.id);
+            return refuse_kept(j, what);
+        }
+    }
+    if (ident->not_after <= (int64_t)time(NULL)) {
+        snprintf(what, sizeof what, "its certificate (%s, serial %s) has expired", ident->id,
+                 ident->serial);
+        return refuse_kept(j, what);
+    }
+    struct pv_issued live;
+    int rc =
+        pv_issued_live_device(j->jobs->profile, ident->id, (int64_t)time(NULL), &live, &j->err);
+    if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
+        return job_fail_pv(j, &j->err);
+    }
+    if (rc == PV_OK && !same_serial(live.serial, ident->serial)) {
+        snprintf(what, sizeof what,
+                 "the certificate on the board (%s, serial %s) is not the newest for %s in the "
+                 "CA's record (%s is): an old copy written back?",
+                 ident->id, ident->serial, ident->id, live.serial);
+        return refuse_kept(j, what);
+    }
+    struct pv_ledger_row *cur = calloc(1, sizeof *cur);
+    if (cur == NULL) {
+        return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
+    }
+    rc = pv_ledger_identity(j->jobs->ledger, j->r->mac, cur, &j->err);
+    bool other =
+        rc == PV_OK && cur->cert_serial[0] != '\0' && !same_serial(cur->cert_serial, ident->serial);
+    if (other) {
+        snprintf(what, sizeof what,
+                 "the certificate on the board (%s, serial %s) is not the one the ledger last "
+                 "gave this board (%s, serial %s)",
+                 ident->id, ident->serial, cur->device_id, cur->cert_serial);
+    }
+    free(cur);
+    if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
+        return job_fail_pv(j, &j->err);
+    }
+    if (other) {
+        return refuse_kept(j, what);
+    }
+    if (pv_identity_key_matches(ident, &j->err) != PV_OK) {
+        pv_error_prefix(&j->err, "cannot keep the board's identity");
+        snprintf(j->err.hint, sizeof j->err.hint,
+                 "use --reprovision renew to give this board a new identity of its own");
+        return job_fail_pv(j, &j->err);
+    }
+    return PV_OK;
+}
+
 static int check_kept(struct job *j, const struct pv_identity *ident)
 {
     const struct pv_jobs_priv *pre = j->pre;
@@ -148,7 +278,7 @@ static int check_kept(struct job *j, const struct pv_identity *ident)
                         "the certificate on the board (%s, serial %s) %s", ident->id, ident->serial,
                         w.found ? "is revoked" : "is not in this CA's record");
     }
-    return PV_OK;
+    return check_kept_owner(j, ident);
 }
 
 /* ===== Choosing ======================================================== */
@@ -230,6 +360,9 @@ int identity_choose(struct job *j, struct job_identity *ji)
     if (rc == PV_OK && !jobs->dry_run &&
         pv_ledger_foreach(jobs->ledger, &f, collect_stale, &w, &j->err) != PV_OK) {
         rc = job_fail_pv(j, &j->err);
+    }
+    if (rc == PV_OK && !seen && jobs->mode != PV_JOB_ONLY_FS) {
+        rc = decide_from_record(j, ji);
     }
     int64_t seq = -1;
     if (rc == PV_OK) {

@@ -46,12 +46,21 @@ bool ledger_canon_serial(const char *in, char out[66])
     if (in == NULL || !ledger_normalize_hex(in, true, out, 66)) {
         return false;
     }
-    /* One serial, one spelling: no leading zeros ("0" stays "0"). */
+    /* One serial, one spelling: the CA's, as `openssl x509 -serial` and
+     * `cert list` print it (whole octets, so "0A1B" keeps its zero). */
     size_t len = strlen(out), zeros = strspn(out, "0");
     if (zeros == len) {
         zeros = len - 1;
     }
     memmove(out, out + zeros, len - zeros + 1);
+    len -= zeros;
+    if (len % 2 == 1) {
+        if (len + 2 > 66) {
+            return false;
+        }
+        memmove(out + 1, out, len + 1);
+        out[0] = '0';
+    }
     return true;
 }
 

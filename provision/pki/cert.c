@@ -396,3 +396,20 @@ int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der
     }
     return PV_OK;
 }
+
+int pv_identity_key_matches(const struct pv_identity *ident, struct pv_error *err)
+{
+    const unsigned char *c = ident->cert_der, *k = ident->key_der;
+    X509 *x = d2i_X509(NULL, &c, (long)ident->cert_der_len);
+    EVP_PKEY *key = k ? d2i_AutoPrivateKey(NULL, &k, (long)ident->key_der_len) : NULL;
+    int ok = x != NULL && key != NULL && X509_check_private_key(x, key) == 1;
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(x);
+    if (!ok) {
+        return pv_error_set(err, PV_ERR_INVALID, NULL,
+                            "the key beside the certificate of '%s' is not the certificate's key",
+                            ident->id);
+    }
+    return PV_OK;
+}

@@ -268,6 +268,43 @@ int pv_issued_list(const struct pv_profile *p, int (*fn)(void *, const struct pv
     return rc;
 }
 
+struct live_walk {
+    int64_t now;
+    struct pv_issued *row;
+    bool found;
+};
+
+static int keep_live(void *user, const struct pv_issued *row)
+{
+    struct live_walk *w = user;
+    if (row->revoked_at == 0 && row->not_after > w->now) {
+        *w->row = *row; /* issue order: the last one kept is the newest */
+        w->found = true;
+    }
+    return 0;
+}
+
+int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t now,
+                          struct pv_issued *row, struct pv_error *err)
+{
+    struct issued_db *d;
+    if (pv_issued_open(p->ca.db, NULL, false, &d, err) != PV_OK) {
+        return err->code;
+    }
+    struct live_walk w = {now, row, false};
+    char *sql = sqlite3_mprintf("SELECT " ROW_COLUMNS " FROM issued WHERE kind = 'device' AND "
+                                "id = %Q AND revoked_at IS NULL ORDER BY rowid",
+                                id);
+    int rc = sql ? each(d, sql, keep_live, &w, err)
+                 : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+    sqlite3_free(sql);
+    pv_issued_close(d);
+    if (rc == PV_OK && !w.found) {
+        rc = pv_error_set(err, PV_ERR_NOT_FOUND, NULL, "no live device certificate for '%s'", id);
+    }
+    return rc;
+}
+
 int pv_crl_reason(const char *name)
 {
     static const struct {

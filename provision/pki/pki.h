@@ -156,6 +156,10 @@ int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struc
  * else PV_ERR_INVALID saying so. */
 int pv_identity_issued_by(const struct pv_identity *ident, const uint8_t *ca_der, size_t ca_len,
                           struct pv_error *err);
+/* PV_OK when `ident`'s key is the private half of its certificate's public
+ * key (a board's filesystem could pair one board's certificate with another's
+ * key), else PV_ERR_INVALID saying so. */
+int pv_identity_key_matches(const struct pv_identity *ident, struct pv_error *err);
 
 /*
  * Pre-generates keys of one type on `threads` background threads, keeping
@@ -198,6 +202,13 @@ int pv_revoke(const struct pv_profile *p, const char *serial, const char *id, in
  * from fn stops the walk and is returned. */
 int pv_issued_list(const struct pv_profile *p, int (*fn)(void *user, const struct pv_issued *row),
                    void *user, struct pv_error *err);
+/*
+ * The newest live device certificate of `id` (unrevoked, not_after after
+ * `now`, Unix seconds): the record, not any ledger, says whether a device id
+ * already has an identity. PV_ERR_NOT_FOUND when it has none.
+ */
+int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t now,
+                          struct pv_issued *row, struct pv_error *err);
 /* The certificate recorded for `id_or_serial`: a device or server id (its
  * newest certificate) or a serial (hex, colons allowed), as DER in a malloc'd
  * buffer, with its record row. PV_ERR_NOT_FOUND when the CA issued none. */

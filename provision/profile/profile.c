@@ -162,7 +162,7 @@ static int parse_ntp_ledger(struct pctx *c, json_t *root)
     if (json_get_string(c, root, "", "ledger", 0, 1, PATH_MAX, &ledger) != PV_OK) {
         return c->err->code;
     }
-    c->p->ledger = pctx_abs_path(c, ledger ? ledger : "ledger.db");
+    c->p->ledger = pctx_abs_path(c, ledger ? ledger : PV_PROFILE_LEDGER_DEFAULT);
     free(ledger);
     return c->p->ledger ? PV_OK : pv_error_set(c->err, PV_ERR_NOMEM, NULL, "out of memory");
 }

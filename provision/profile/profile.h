@@ -158,6 +158,10 @@ struct pv_profile {
     struct pv_profile_priv *priv;
 };
 
+/* The ledger file, beside the profile, when it has no "ledger" key. Every
+ * command that finds the ledger from a profile uses this name. */
+#define PV_PROFILE_LEDGER_DEFAULT "ledger.db"
+
 enum pv_profile_flags {
     /* An unset ${NAME} leaves the field NULL instead of failing the load
      * (commands that never use it: `ca crl`, `cert revoke`, ...). */

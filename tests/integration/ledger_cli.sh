@@ -95,8 +95,15 @@ check "ESPPROV_PROFILE works too" env ESPPROV_PROFILE="$T_TMP/site/profile.json"
     "$ESPPROV" ledger list --status reset
 assert "one reset" [ "$(grep -c "reset$" "$T_TMP/out")" -eq 1 ]
 printf '{ "name": "workshop" }\n' >"$T_TMP/site/noledger.json"
-check_fails "profile without a ledger key" 1 "$ESPPROV" ledger list -P "$T_TMP/site/noledger.json"
-assert "the error names the key" grep -q 'has no "ledger" key' "$T_TMP/err"
+# Issue 11: no "ledger" key means ledger.db beside the profile, as provision uses.
+check_fails "profile without a ledger key, no ledger.db yet" 1 \
+    "$ESPPROV" ledger list -P "$T_TMP/site/noledger.json"
+assert "the error names the default file" grep -q 'site/ledger.db' "$T_TMP/err"
+cp "$T_TMP/site/data/provisioned.db" "$T_TMP/site/ledger.db"
+check "profile without a ledger key reads ledger.db beside it" \
+    "$ESPPROV" ledger list -P "$T_TMP/site/noledger.json"
+assert "the same rows" [ "$(wc -l <"$T_TMP/out")" -eq 6 ]
+rm -f "$T_TMP/site/ledger.db"
 printf '{ "name": "workshop", \n "ledger": }\n' >"$T_TMP/site/broken.json"
 check_fails "broken profile JSON" 1 "$ESPPROV" ledger list -P "$T_TMP/site/broken.json"
 assert "the error has the line" grep -q "line 2" "$T_TMP/err"

@@ -271,7 +271,7 @@ TEST(identity_renewal_and_revocation)
     ASSERT_EQ_INT(provision(&f, MAC_1, "0A:BC", &first), PV_OK);
     ASSERT_EQ_INT(pv_ledger_identity(f.lg, "a4:cf:12:00:00:01", &row, &f.err), PV_OK);
     ASSERT_EQ_INT(row.id, first);
-    ASSERT_STREQ(row.cert_serial, "ABC");
+    ASSERT_STREQ(row.cert_serial, "0ABC");
     ASSERT_STREQ(row.device_id, "sensor-001");
 
     /* Renew: a new attempt with a new certificate, the old one revoked. */
@@ -298,7 +298,7 @@ TEST(identity_renewal_and_revocation)
     ASSERT_EQ_INT(pv_ledger_step(f.lg, reset, PV_STEP_RESET, &f.err), PV_OK);
     ASSERT_EQ_INT(pv_ledger_latest(f.lg, MAC_1, &row, &f.err), PV_OK);
     ASSERT_EQ_INT(row.id, reset);
-    ASSERT_STREQ(row.cert_serial, "DEF");
+    ASSERT_STREQ(row.cert_serial, "0DEF");
     ASSERT_STREQ(row.device_id, "sensor-001");
     ASSERT_EQ_INT(pv_ledger_revoke(f.lg, "DEF", "factory reset", &count, &f.err), PV_OK);
     ASSERT_EQ_INT(count, 1); /* the provisioning row, not the reset row */
@@ -456,7 +456,7 @@ TEST(exports_are_valid_csv_and_json)
     buf[n] = '\0';
     ASSERT_EQ_INT(strncmp(buf, "id,kind,state,step,failed_at,error,profile,port,mac,", 52), 0);
     ASSERT_CONTAINS(buf, "\r\n1,provision,provisioned,provisioned,,,workshop,/dev/ttyUSB0,"
-                         "a4:cf:12:00:00:01,esp8266,4194304,1,sensor-001,,1,");
+                         "a4:cf:12:00:00:01,esp8266,4194304,1,sensor-001,,01,");
     /* The error's newline became a space when stored; quotes are doubled. */
     ASSERT_CONTAINS(buf, "\r\n2,provision,failed,started,connect,\"no \"\"sync\"\", twice "
                          "reply\",workshop,");
@@ -524,6 +524,31 @@ TEST(csv_cells_cannot_start_a_formula)
     EXPECT(strstr(json, "\"device_id\": \"-2+3\"") != NULL);
     free(csv);
     free(json);
+    teardown(&f);
+}
+
+TEST(serials_keep_whole_octets_and_old_rows_still_match)
+{
+    struct fixture f;
+    ASSERT_MSG(setup(&f), "%s", f.err.msg);
+    struct pv_ledger_row row;
+    int64_t id = 0;
+    int count = -1;
+    /* The CA's spelling, as `openssl x509 -serial` prints it. */
+    ASSERT_EQ_INT(provision(&f, MAC_1, "8:07:66", &id), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_get(f.lg, id, &row, &f.err), PV_OK);
+    ASSERT_STREQ(row.cert_serial, "080766");
+    /* A row written before whole octets were kept ("80766") is still found. */
+    pv_ledger_close(f.lg);
+    f.lg = NULL;
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "UPDATE attempts SET cert_serial = '80766';", NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_ledger_open(f.path, &f.lg, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_revoke(f.lg, "080766", "superseded", &count, &f.err), PV_OK);
+    ASSERT_EQ_INT(count, 1);
     teardown(&f);
 }
 
@@ -614,4 +639,5 @@ TEST_MAIN(RUN(a_provisioning_attempt_from_start_to_end); RUN(steps_only_move_for
           RUN(seq_numbers_belong_to_boards); RUN(identity_renewal_and_revocation);
           RUN(bad_input_is_refused); RUN(mac_notations); RUN(walks_with_filters);
           RUN(exports_are_valid_csv_and_json); RUN(csv_cells_cannot_start_a_formula);
-          RUN(only_ledger_files_open_as_ledgers); RUN(a_dead_process_reads_as_interrupted);)
+          RUN(only_ledger_files_open_as_ledgers); RUN(a_dead_process_reads_as_interrupted);
+          RUN(serials_keep_whole_octets_and_old_rows_still_match);)

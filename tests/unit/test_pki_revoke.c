@@ -174,5 +174,51 @@ TEST(parallel_threads_share_one_ca)
     fixture_close(&f);
 }
 
+/* The record answers "has this id a live identity?", whatever ledger asks. */
+TEST(live_device_certificate_of_an_id)
+{
+    struct fixture f;
+    struct pv_error err;
+    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
+    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
+    struct pv_ca *ca = NULL;
+    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    struct pv_device d;
+    struct pv_identity one, two;
+    struct pv_issued live;
+    int64_t now = (int64_t)time(NULL);
+    ASSERT_EQ_INT(pv_device_init(&d, f.p, "dev-live", NULL, -1, NULL, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_ERR_NOT_FOUND);
+    ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &one, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_STREQ(live.serial, one.serial);
+    ASSERT_STREQ(live.kind, "device");
+    ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &two, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_STREQ(live.serial, two.serial); /* the newest */
+    size_t n = 0;
+    ASSERT_EQ_INT(pv_revoke(f.p, two.serial, NULL, pv_crl_reason("superseded"), &n, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_STREQ(live.serial, one.serial);
+    /* Past its not_after a certificate is not live. */
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", one.not_after, &live, &err),
+                  PV_ERR_NOT_FOUND);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-other", now, &live, &err), PV_ERR_NOT_FOUND);
+    /* The key read back must be the certificate's own. */
+    ASSERT_EQ_INT(pv_identity_key_matches(&one, &err), PV_OK);
+    uint8_t *key = one.key_der;
+    size_t key_len = one.key_der_len;
+    one.key_der = two.key_der;
+    one.key_der_len = two.key_der_len;
+    ASSERT_EQ_INT(pv_identity_key_matches(&one, &err), PV_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "not the certificate's key");
+    one.key_der = key;
+    one.key_der_len = key_len;
+    pv_identity_release(&one);
+    pv_identity_release(&two);
+    pv_ca_free(ca);
+    fixture_close(&f);
+}
+
 TEST_MAIN(RUN(revoked_certificate_fails_verification_with_the_crl);
-          RUN(parallel_threads_share_one_ca);)
+          RUN(parallel_threads_share_one_ca); RUN(live_device_certificate_of_an_id);)
