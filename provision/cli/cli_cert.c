@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "provision/cli/cli_pki.h"
+#include "provision/jobs/jobs.h"
+#include "provision/ledger/ledger.h"
 #include "provision/pki/pki.h"
 
 static const char usage_revoke[] =
@@ -80,6 +82,37 @@ static int parse(int argc, char **argv, const char *usage, bool revoke, struct r
     return CLI_OK;
 }
 
+/* The profile's ledger learns of the revocation now, not at the next run:
+ * `ledger list` must not say "provisioned" for a certificate the broker
+ * refuses. No ledger yet means no attempt to mark. */
+static int revoke_in_ledger(const struct pv_profile *p)
+{
+    struct pv_ledger *lg = NULL;
+    struct pv_error err;
+    int rc = pv_ledger_open_existing(p->ledger, &lg, &err);
+    if (rc == PV_ERR_NOT_FOUND) {
+        return CLI_OK;
+    }
+    int marked = 0;
+    if (rc == PV_OK) {
+        rc = pv_jobs_sync_revocations(p, lg, &marked, &err);
+    }
+    pv_ledger_close(lg);
+    if (rc != PV_OK) {
+        pv_error_prefix(&err, "revoked in the CA's record, but the ledger was not updated");
+        if (err.hint[0] == '\0') {
+            snprintf(err.hint, sizeof err.hint,
+                     "'espprov ledger list -P %s' updates it once the file can be written",
+                     p->file);
+        }
+        return cli_fail_err(&err);
+    }
+    if (marked > 0) {
+        printf("ledger: %d attempt%s now marked revoked\n", marked, marked == 1 ? "" : "s");
+    }
+    return CLI_OK;
+}
+
 int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx)
 {
     struct rec_opts o;
@@ -104,6 +137,7 @@ int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx)
         rc = cli_fail_err(&err);
     } else {
         printf("revoked %zu certificate%s\n", count, count == 1 ? "" : "s");
+        rc = revoke_in_ledger(p);
     }
     if (rc == CLI_OK && o.crl) {
         struct pv_ca *ca = NULL;

@@ -10,6 +10,7 @@
 
 #include "provision/cli/cli.h"
 #include "provision/core/core.h"
+#include "provision/jobs/jobs.h"
 #include "provision/ledger/ledger.h"
 #include "provision/profile/profile.h"
 
@@ -117,6 +118,29 @@ static int open_ledger(const struct options *o, struct pv_ledger **lg)
         rc = cli_fail_err(&err);
     }
     free(path);
+    return rc;
+}
+
+/* Revocations made since the last run (by `cert revoke`, by another
+ * station) reach the rows before they are shown. Needs the whole profile
+ * (the CA's record); one that does not load is said, not hidden. */
+static int sync_revocations(const struct options *o, struct pv_ledger *lg)
+{
+    const char *path = cli_profile_path(o->profile);
+    if (path == NULL) {
+        return CLI_OK; /* --ledger alone: no CA record to ask */
+    }
+    struct pv_profile *p = NULL;
+    struct pv_error err;
+    if (pv_profile_load(path, PV_PROFILE_DEFER_ENV, NULL, &p, &err) != PV_OK) {
+        cli_warn("revocations in the CA's record not checked (profile: %s)", err.msg);
+        return CLI_OK;
+    }
+    int rc = CLI_OK;
+    if (pv_jobs_sync_revocations(p, lg, NULL, &err) != PV_OK) {
+        rc = cli_fail_err(&err);
+    }
+    pv_profile_free(p);
     return rc;
 }
 
@@ -412,7 +436,9 @@ int cmd_ledger(int argc, char **argv, struct cli_ctx *ctx)
     if ((rc = open_ledger(&o, &lg)) != CLI_OK) {
         return rc;
     }
-    rc = list ? run_list(lg, &o) : show ? run_show(lg, &o, args[0]) : run_export(lg, &o);
+    if ((rc = sync_revocations(&o, lg)) == CLI_OK) {
+        rc = list ? run_list(lg, &o) : show ? run_show(lg, &o, args[0]) : run_export(lg, &o);
+    }
     pv_ledger_close(lg);
     return rc;
 }

@@ -42,22 +42,33 @@ int identity_revoke(struct job *j, const char *serial, int reason, const char *w
 
 /* ===== This MAC's history ============================================= */
 
-struct stale_walk {
+struct history_walk {
     struct job_identity *ji;
     int64_t self;
+    int64_t erased_by; /* the reset attempt that last erased the board, 0 if none since */
 };
 
-/* Certificates minted by attempts that never finished: their keys lived only
- * in memory (and maybe on the board, now overwritten). */
-static int collect_stale(const struct pv_ledger_row *row, void *arg)
+/* One pass over this MAC's attempts: certificates minted by attempts that
+ * never finished (their keys lived only in memory, and maybe on the board,
+ * now overwritten), and whether a factory reset erased the board after the
+ * last attempt that wrote to it. */
+static int collect_history(const struct pv_ledger_row *row, void *arg)
 {
-    struct stale_walk *w = arg;
+    struct history_walk *w = arg;
+    if (row->id == w->self) {
+        return 0;
+    }
     bool unfinished = row->state == PV_STATE_FAILED || row->state == PV_STATE_INTERRUPTED;
-    if (row->kind == PV_LEDGER_PROVISION && unfinished && row->id != w->self &&
-        row->cert_serial[0] != '\0' && row->revoked_at[0] == '\0' &&
+    if (row->kind == PV_LEDGER_PROVISION && unfinished && row->cert_serial[0] != '\0' &&
+        row->revoked_at[0] == '\0' &&
         w->ji->stale_count < sizeof w->ji->stale / sizeof w->ji->stale[0]) {
         snprintf(w->ji->stale[w->ji->stale_count++], sizeof w->ji->stale[0], "%s",
                  row->cert_serial);
+    }
+    if (row->kind == PV_LEDGER_RESET && row->step >= PV_STEP_ERASED) {
+        w->erased_by = row->id;
+    } else if (row->kind == PV_LEDGER_PROVISION && row->step >= PV_STEP_WRITTEN) {
+        w->erased_by = 0;
     }
     return 0;
 }
@@ -89,7 +100,8 @@ static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger
 
 /* The ledger file may be new (another station, a changed "ledger" key): the
  * CA's record still knows whether this board's id has a live certificate. */
-static int decide_from_record(struct job *j, struct job_identity *ji)
+static int decide_from_record(struct job *j, struct job_identity *ji,
+                              enum pv_reprovision_policy policy)
 {
     if (j->pre->uses_seq) {
         return PV_OK; /* the id needs a number only this ledger would give */
@@ -111,7 +123,7 @@ static int decide_from_record(struct job *j, struct job_identity *ji)
             return PV_OK; /* this ledger's unfinished attempt: revoked once a new one is minted */
         }
     }
-    switch (j->jobs->reprovision) {
+    switch (policy) {
     case PV_POLICY_RENEW:
         ji->mode = PV_REPROVISION_RENEW;
         snprintf(ji->replaced, sizeof ji->replaced, "%s", live.serial);
@@ -128,6 +140,28 @@ static int decide_from_record(struct job *j, struct job_identity *ji)
                     "%s already has a live certificate %s in the CA's record (this ledger has no "
                     "attempt for the board); not minting a second one without --reprovision",
                     dev.id, live.serial);
+}
+
+/* A factory reset erased the board since it was last written: there is no
+ * identity on it to keep, and a live certificate of its id (a reset without
+ * --revoke) is on no board any more, so a new one replaces it. */
+static int decide_after_reset(struct job *j, struct job_identity *ji,
+                              const struct pv_ledger_row *cur, int64_t reset_id)
+{
+    if (j->jobs->mode == PV_JOB_ONLY_FS || j->jobs->reprovision == PV_POLICY_KEEP) {
+        return job_fail(j, PV_ERR_INVALID,
+                        "provision it without --only-fs or --reprovision keep: it gets a new "
+                        "identity (a still-live old certificate is revoked)",
+                        "this board was factory-reset (attempt %lld): its flash holds no identity, "
+                        "so there is none to keep",
+                        (long long)reset_id);
+    }
+    if (cur != NULL) {
+        ji->mode = PV_REPROVISION_RENEW;
+        snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+        return PV_OK;
+    }
+    return decide_from_record(j, ji, PV_POLICY_RENEW);
 }
 
 /* ===== Keeping the board's identity =================================== */
@@ -344,26 +378,25 @@ int identity_choose(struct job *j, struct job_identity *ji)
         free(cur);
         return job_fail_pv(j, &j->err);
     }
-    rc = PV_OK;
     ji->mode = PV_REPROVISION_NONE;
-    if (jobs->mode == PV_JOB_ONLY_FS) {
+    struct history_walk w = {.ji = ji, .self = j->id};
+    struct pv_ledger_filter f = {.mac = j->r->mac};
+    rc = pv_ledger_foreach(jobs->ledger, &f, collect_history, &w, &j->err);
+    if (rc != PV_OK) {
+        rc = job_fail_pv(j, &j->err);
+    } else if (w.erased_by != 0) {
+        rc = decide_after_reset(j, ji, seen ? cur : NULL, w.erased_by);
+    } else if (jobs->mode == PV_JOB_ONLY_FS) {
         ji->mode = PV_REPROVISION_KEEP;
     } else if (seen) {
         rc = decide(j, cur, &ji->mode);
-    }
-    if (rc == PV_OK && ji->mode == PV_REPROVISION_RENEW && seen) {
-        snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+        if (rc == PV_OK && ji->mode == PV_REPROVISION_RENEW) {
+            snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+        }
+    } else {
+        rc = decide_from_record(j, ji, jobs->reprovision);
     }
     free(cur);
-    struct stale_walk w = {ji, j->id};
-    struct pv_ledger_filter f = {.mac = j->r->mac};
-    if (rc == PV_OK && !jobs->dry_run &&
-        pv_ledger_foreach(jobs->ledger, &f, collect_stale, &w, &j->err) != PV_OK) {
-        rc = job_fail_pv(j, &j->err);
-    }
-    if (rc == PV_OK && !seen && jobs->mode != PV_JOB_ONLY_FS) {
-        rc = decide_from_record(j, ji);
-    }
     int64_t seq = -1;
     if (rc == PV_OK) {
         rc = take_seq(j, &seq);

@@ -146,6 +146,10 @@ int pv_jobs_prepare(struct pv_jobs *jobs, struct pv_error *err)
     if (rc == PV_OK && !jobs->dry_run) {
         rc = pv_ledger_close_interrupted(jobs->ledger, NULL, err);
     }
+    /* What a job decides (renew, keep, refuse) reads the ledger's states. */
+    if (rc == PV_OK && !jobs->dry_run) {
+        rc = pv_jobs_sync_revocations(p, jobs->ledger, NULL, err);
+    }
     return rc;
 }
 

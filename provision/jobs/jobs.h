@@ -194,6 +194,14 @@ struct pv_jobs {
 int pv_jobs_prepare(struct pv_jobs *jobs, struct pv_error *err);
 void pv_jobs_release(struct pv_jobs *jobs);
 
+/* Marks in the ledger every attempt whose certificate the CA's record has
+ * revoked since (`cert revoke`, another ledger's run), so the ledger's states
+ * follow revocations whichever command made them. *marked (may be NULL) gets
+ * how many rows changed. pv_jobs_prepare() does this; readers of a ledger
+ * call it before listing. */
+int pv_jobs_sync_revocations(const struct pv_profile *p, struct pv_ledger *lg, int *marked,
+                             struct pv_error *err);
+
 /* Runs one job on `port` and fills *out. Returns PV_OK when the board ended
  * as asked (out->ok), else the error code (details in *out). */
 int pv_job_run(const struct pv_jobs *jobs, const char *port, struct pv_job_result *out);

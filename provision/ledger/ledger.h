@@ -37,7 +37,8 @@
  * <step>" (the row names its owner: boot id, pid and process start time, so a
  * live process is never mistaken for a dead one); pv_ledger_close_interrupted()
  * records that for good. A certificate revocation is an event on the attempt
- * that minted it (revoked_at), shown as state "revoked".
+ * that minted it (revoked_at), shown as state "revoked"; a reset row names
+ * the certificate its board held and says whether it is still live.
  *
  * Order of writes at mint time: the CA records the new certificate in its own
  * file first, then pv_ledger_minted() records serial and fingerprint here,
@@ -100,7 +101,7 @@ enum pv_ledger_state {
     PV_STATE_FAILED,      /* ended by pv_ledger_fail() */
     PV_STATE_PROVISIONED, /* provisioning finished */
     PV_STATE_RESET,       /* factory reset finished */
-    PV_STATE_REVOKED,     /* its certificate was revoked afterwards */
+    PV_STATE_REVOKED,     /* provision: its certificate was revoked afterwards */
 };
 
 enum pv_ledger_reprovision {
@@ -201,7 +202,8 @@ int pv_ledger_step(struct pv_ledger *lg, int64_t id, enum pv_ledger_step step,
  * with `error` (a library message; cut to 511 bytes, secrets redacted). */
 int pv_ledger_fail(struct pv_ledger *lg, int64_t id, enum pv_ledger_step failed_step,
                    const char *error, struct pv_error *err);
-/* Marks every attempt that minted certificate `serial` as revoked, with a
+/* Marks every attempt that names certificate `serial` (provision rows that
+ * minted or kept it, reset rows of the board that held it) as revoked, with a
  * short reason ("renewed", "factory reset", ...). *count (may be NULL) gets
  * the number of rows marked; 0 is not an error. */
 int pv_ledger_revoke(struct pv_ledger *lg, const char *serial, const char *reason, int *count,

@@ -23,16 +23,15 @@ int pv_ledger_revoke(struct pv_ledger *lg, const char *serial, const char *reaso
     if (rc == PV_OK) {
         const struct ledger_param params[] = {TXT(why), TXT(canon)};
         /* Serials compare as numbers: rows written before the spelling
-         * kept whole octets have no leading zero.
-         * Only attempts that carried the certificate to a board; a reset row
-         * names it too but never held it. A second revocation keeps the first
-         * date. */
+         * kept whole octets have no leading zero. Reset rows name the
+         * certificate the board held before its erase, so they follow too:
+         * "reset (certificate still live)" must not outlive a revocation.
+         * A second revocation keeps the first date. */
         int changed =
             ledger_run(lg,
                        "UPDATE attempts SET revoked_at = " LEDGER_NOW
                        ", revoke_reason = ?1, updated_at = " LEDGER_NOW
-                       " WHERE ltrim(cert_serial, '0') = ltrim(?2, '0') AND kind = 'provision' AND "
-                       "revoked_at IS NULL",
+                       " WHERE ltrim(cert_serial, '0') = ltrim(?2, '0') AND revoked_at IS NULL",
                        params, 2, err);
         rc = changed < 0 ? changed : PV_OK;
         if (rc == PV_OK && count != NULL) {

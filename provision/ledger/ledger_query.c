@@ -109,6 +109,14 @@ void pv_ledger_describe(const struct pv_ledger_row *row, char *buf, size_t cap)
     case PV_STATE_REVOKED:
         snprintf(buf, cap, "revoked (%s)", row->revoke_reason);
         break;
+    case PV_STATE_RESET:
+        /* The erase took the certificate off the board, not out of the
+         * CA's record: while it is live the broker still accepts it. */
+        snprintf(buf, cap, "reset%s",
+                 row->cert_serial[0] == '\0' ? ""
+                 : row->revoked_at[0]        ? " (certificate revoked)"
+                                             : " (certificate still live)");
+        break;
     default:
         snprintf(buf, cap, "%s", pv_ledger_state_name(row->state));
         break;
@@ -203,10 +211,12 @@ void ledger_read_row(struct pv_ledger *lg, sqlite3_stmt *st, struct pv_ledger_ro
         row->state = PV_STATE_INTERRUPTED;
     } else if (strcmp(outcome, "failed") == 0) {
         row->state = PV_STATE_FAILED;
+    } else if (row->kind == PV_LEDGER_RESET) {
+        row->state = PV_STATE_RESET; /* what became of its certificate: pv_ledger_describe() */
     } else if (row->revoked_at[0] != '\0') {
         row->state = PV_STATE_REVOKED;
     } else {
-        row->state = row->kind == PV_LEDGER_RESET ? PV_STATE_RESET : PV_STATE_PROVISIONED;
+        row->state = PV_STATE_PROVISIONED;
     }
 }
 

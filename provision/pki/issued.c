@@ -305,21 +305,32 @@ int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t no
     return rc;
 }
 
+static const struct {
+    const char *name;
+    int code;
+} crl_reasons[] = {
+    {"unspecified", 0}, {"keyCompromise", 1},        {"affiliationChanged", 3},
+    {"superseded", 4},  {"cessationOfOperation", 5},
+};
+
 int pv_crl_reason(const char *name)
 {
-    static const struct {
-        const char *name;
-        int code;
-    } reasons[] = {
-        {"unspecified", 0}, {"keyCompromise", 1},        {"affiliationChanged", 3},
-        {"superseded", 4},  {"cessationOfOperation", 5},
-    };
-    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
-        if (strcmp(reasons[i].name, name) == 0) {
-            return reasons[i].code;
+    for (size_t i = 0; i < sizeof crl_reasons / sizeof crl_reasons[0]; i++) {
+        if (strcmp(crl_reasons[i].name, name) == 0) {
+            return crl_reasons[i].code;
         }
     }
     return -1;
+}
+
+const char *pv_crl_reason_name(int code)
+{
+    for (size_t i = 0; i < sizeof crl_reasons / sizeof crl_reasons[0]; i++) {
+        if (crl_reasons[i].code == code) {
+            return crl_reasons[i].name;
+        }
+    }
+    return NULL;
 }
 
 /* "0a:1B:..." -> canonical uppercase hex without leading zeros. */

@@ -190,6 +190,8 @@ struct pv_issued {
 /* CRL reason from its name ("unspecified", "keyCompromise", "superseded",
  * "cessationOfOperation", "affiliationChanged"); -1 when unknown. */
 int pv_crl_reason(const char *name);
+/* The name of a reason code pv_crl_reason() knows; NULL for the others. */
+const char *pv_crl_reason_name(int code);
 
 /*
  * Revokes by serial (hex, colons allowed) or, when serial is NULL, every

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "provision/core/core.h"
+#include "provision/pki/pki.h"
 #include "provision/profile/profile.h"
 
 #define FIX_PASS "fixture-passphrase-1"
@@ -42,6 +43,17 @@ static inline int fixture_open(struct fixture *f, const char *device, const char
              "\"mqtt\":{\"host\":\"127.0.0.1\",\"topics\":{\"status\":\"dev/{id}/status\"}}}",
              ca_extra ? ca_extra : "", device ? device : "{}");
     return pv_profile_parse(json, strlen(json), f->dir, "fixture.json", 0, NULL, &f->p, err);
+}
+
+/* fixture_open() with a new CA, opened (pv_ca_free it before fixture_close). */
+static inline int fixture_with_ca(struct fixture *f, struct pv_ca **ca, struct pv_error *err)
+{
+    *ca = NULL;
+    int rc = fixture_open(f, NULL, NULL, err);
+    if (rc == PV_OK) {
+        rc = pv_ca_create(f->p, FIX_PASS, err);
+    }
+    return rc == PV_OK ? pv_ca_open(f->p, FIX_PASS, ca, err) : rc;
 }
 
 static inline void rm_tree(const char *path)

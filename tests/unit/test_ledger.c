@@ -300,11 +300,15 @@ TEST(identity_renewal_and_revocation)
     ASSERT_EQ_INT(row.id, reset);
     ASSERT_STREQ(row.cert_serial, "0DEF");
     ASSERT_STREQ(row.device_id, "sensor-001");
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_STREQ(text, "reset (certificate still live)");
     ASSERT_EQ_INT(pv_ledger_revoke(f.lg, "DEF", "factory reset", &count, &f.err), PV_OK);
-    ASSERT_EQ_INT(count, 1); /* the provisioning row, not the reset row */
+    ASSERT_EQ_INT(count, 2); /* the provisioning row and the reset row that names it */
     ASSERT_EQ_INT(pv_ledger_identity(f.lg, MAC_1, &row, &f.err), PV_ERR_NOT_FOUND);
     ASSERT_EQ_INT(pv_ledger_get(f.lg, reset, &row, &f.err), PV_OK);
     ASSERT_EQ_INT(row.state, PV_STATE_RESET);
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_STREQ(text, "reset (certificate revoked)");
     teardown(&f);
 }
 

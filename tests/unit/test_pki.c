@@ -316,10 +316,8 @@ TEST(broker_certificate_names_and_purpose)
 {
     struct fixture f;
     struct pv_error err;
-    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
     struct pv_ca *ca = NULL;
-    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
     const char *dns[] = {"localhost", "broker.lan"};
     const char *ips[] = {"127.0.0.1", "::1"};
     struct pv_server_req req = {dns, 2, ips, 2, PV_KEY_EC_P256, 3650};
@@ -352,10 +350,8 @@ TEST(identity_round_trips_through_der_and_pem)
 {
     struct fixture f;
     struct pv_error err;
-    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
     struct pv_ca *ca = NULL;
-    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
     struct pv_device dev;
     ASSERT_EQ_INT(pv_device_init(&dev, f.p, "round-trip", NULL, -1, NULL, &err), PV_OK);
     struct pv_identity a, b, c;
@@ -394,10 +390,8 @@ TEST(p256_encodings_match_openssl_byte_for_byte)
 {
     struct fixture f;
     struct pv_error err;
-    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
     struct pv_ca *ca = NULL;
-    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
     struct pv_device devs[20];
     struct pv_identity ids[20];
     for (int i = 0; i < 20; i++) {

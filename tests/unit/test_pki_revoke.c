@@ -145,10 +145,8 @@ TEST(parallel_threads_share_one_ca)
 {
     struct fixture f;
     struct pv_error err;
-    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
     struct pv_ca *ca = NULL;
-    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
     struct worker w[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -179,10 +177,8 @@ TEST(live_device_certificate_of_an_id)
 {
     struct fixture f;
     struct pv_error err;
-    ASSERT_EQ_INT(fixture_open(&f, NULL, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_ca_create(f.p, FIX_PASS, &err), PV_OK);
     struct pv_ca *ca = NULL;
-    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
     struct pv_device d;
     struct pv_identity one, two;
     struct pv_issued live;
