@@ -44,6 +44,14 @@ void cli_format_date(int64_t unix_seconds, char *buf, size_t len);
 /* Parses --days: a positive integer or "never". */
 bool cli_parse_days(const char *usage, const char *text, int32_t *out);
 
+/*
+ * cli_trial_image.c: builds the image a board would get, for `dev` (NULL: a
+ * sample device), with a placeholder certificate and key at least as large as
+ * real ones, so files that do not fit show before any certificate exists.
+ * CLI_OK, or CLI_FAILED with the error printed after "`what`: ".
+ */
+int cli_trial_image(const struct pv_profile *p, const struct pv_device *dev, const char *what);
+
 /* `cert revoke` and `cert list` (cli_cert.c), dispatched by cmd_cert. */
 int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx);
 int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx);
