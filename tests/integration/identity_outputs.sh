@@ -106,4 +106,58 @@ c.execute(\"UPDATE issued SET not_after = 1000 WHERE id = 'd1'\"); c.commit()"
 check "cert list --live after d1 expired" "$ESPPROV" cert list -P p.json --live --json
 assert "--live leaves out the expired one" \
     [ "$(jq -r '[.[].id] | sort | join(",")' "$T_TMP/out")" = "d2,localhost" ]
+
+# ---- a write that fails after minting ------------------------------------------
+# A full disk, simulated: link/linkat/rename into a "diskfull" folder fail with
+# ENOSPC, after every check has passed and the certificate exists.
+cat >shim.c <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+static int full(const char *path) { return strstr(path, "diskfull/") != NULL; }
+int linkat(int a, const char *from, int b, const char *to, int flags)
+{
+    int (*real)(int, const char *, int, const char *, int) = dlsym(RTLD_NEXT, "linkat");
+    return full(to) ? (errno = ENOSPC, -1) : real(a, from, b, to, flags);
+}
+int link(const char *from, const char *to)
+{
+    int (*real)(const char *, const char *) = dlsym(RTLD_NEXT, "link");
+    return full(to) ? (errno = ENOSPC, -1) : real(from, to);
+}
+int rename(const char *from, const char *to)
+{
+    int (*real)(const char *, const char *) = dlsym(RTLD_NEXT, "rename");
+    return full(to) ? (errno = ENOSPC, -1) : real(from, to);
+}
+EOF
+if ${CC:-cc} -shared -fPIC -o shim.so shim.c -ldl 2>/dev/null; then
+    diskfull() {
+        env LD_PRELOAD="$T_TMP/shim.so" \
+            ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+    }
+    reason_of() { "$ESPPROV" cert list -P p.json --json | jq -r --arg id "$1" \
+        '[.[] | select(.id == $id)] | last | .reason'; }
+    mkdir -p diskfull
+    check_fails "cert device: the write fails after minting" 1 \
+        diskfull "$ESPPROV" cert device -P p.json --id d9 --out diskfull
+    assert "... says it was never delivered and is revoked" \
+        grep -q "No space left.*certificate [0-9A-F]* for 'd9' was never delivered: it is revoked (superseded)" \
+        "$T_TMP/err"
+    assert "... and when the CRL lists it" grep -q "next 'espprov ca crl'" "$T_TMP/err"
+    assert "d9's certificate is revoked, superseded" [ "$(reason_of d9)" = 4 ]
+    assert "no files left" [ -z "$(ls -A diskfull)" ]
+    check_fails "image: the image write fails after minting" 1 \
+        diskfull "$ESPPROV" image -P p.json --id d8 -o diskfull/fs.bin --keep-keys keys
+    assert "d8's certificate is revoked, superseded" [ "$(reason_of d8)" = 4 ]
+    assert "no image left" [ -z "$(ls -A diskfull)" ]
+    assert "no kept keys left" test ! -e keys/d8.key.der -a ! -e keys/d8.crt.der
+    check_fails "cert server: the write fails after minting" 1 \
+        diskfull "$ESPPROV" cert server -P p.json --dns full.lan --out diskfull
+    assert "the server certificate is revoked, superseded" [ "$(reason_of full.lan)" = 4 ]
+    assert "still one live server certificate" [ "$(live_of server)" -eq 1 ]
+else
+    echo "note: no C compiler (\$CC), the full-disk checks are skipped"
+fi
 finish
