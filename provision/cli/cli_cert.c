@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "provision/cli/cli_pki.h"
 #include "provision/jobs/jobs.h"
@@ -19,29 +20,40 @@ static const char usage_revoke[] =
     "  --reason R           unspecified (default), keyCompromise, superseded,\n"
     "                       cessationOfOperation, affiliationChanged\n"
     "  --crl                also write the CRL now (needs the CA passphrase)\n";
-static const char usage_list[] = "usage: espprov cert list -P PROFILE [--json]\n"
-                                 "Lists every certificate the CA issued, with its state.\n";
+static const char usage_list[] =
+    "usage: espprov cert list -P PROFILE [--live] [--json]\n"
+    "Lists every certificate the CA issued, with its state.\n"
+    "  -P, --profile FILE   the profile (default $ESPPROV_PROFILE)\n"
+    "  --live               only those a board or broker may hold now: not revoked, not\n"
+    "                       expired (device and server)\n"
+    "  --json               print the list as JSON\n";
 
-enum { OPT_SERIAL = 256, OPT_ID, OPT_REASON, OPT_CRL, OPT_JSON };
+enum { OPT_SERIAL = 256, OPT_ID, OPT_REASON, OPT_CRL, OPT_JSON, OPT_LIVE };
 
 struct rec_opts {
     const char *profile, *serial, *id, *reason;
-    bool crl, json;
+    bool crl, json, live;
 };
 
 /* CLI_OK, CLI_USAGE, or -1 after --help. */
 static int parse(int argc, char **argv, const char *usage, bool revoke, struct rec_opts *o)
 {
     static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'P'}, {"serial", required_argument, NULL, OPT_SERIAL},
-        {"id", required_argument, NULL, OPT_ID},   {"reason", required_argument, NULL, OPT_REASON},
-        {"crl", no_argument, NULL, OPT_CRL},       {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"profile", required_argument, NULL, 'P'},
+        {"serial", required_argument, NULL, OPT_SERIAL},
+        {"id", required_argument, NULL, OPT_ID},
+        {"reason", required_argument, NULL, OPT_REASON},
+        {"crl", no_argument, NULL, OPT_CRL},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"live", no_argument, NULL, OPT_LIVE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     int c;
     while ((c = getopt_long(argc, argv, "P:h", opts, NULL)) != -1) {
-        if (c >= OPT_SERIAL && (c == OPT_JSON) == revoke) {
+        bool list_only = c == OPT_JSON || c == OPT_LIVE;
+        if (c >= OPT_SERIAL && list_only == revoke) {
             const char *name = "?";
             for (size_t i = 0; opts[i].name != NULL; i++) {
                 if (opts[i].val == c) {
@@ -68,6 +80,9 @@ static int parse(int argc, char **argv, const char *usage, bool revoke, struct r
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_LIVE:
+            o->live = true;
             break;
         case 'h':
             cli_help(usage);
@@ -160,11 +175,16 @@ int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx)
 struct list_state {
     bool json;
     size_t n;
+    bool live;   /* only what a board or broker may hold now */
+    int64_t now; /* Unix seconds, for live */
 };
 
 static int print_row(void *user, const struct pv_issued *r)
 {
     struct list_state *s = user;
+    if (s->live && (r->revoked_at != 0 || r->not_after <= s->now)) {
+        return 0;
+    }
     char issued[32], until[32], revoked[32] = "";
     cli_format_date(r->issued_at, issued, sizeof issued);
     cli_format_date(r->not_after, until, sizeof until);
@@ -198,13 +218,13 @@ int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx)
         return rc < 0 ? CLI_OK : rc;
     }
     if (o.serial || o.id || o.reason || o.crl) {
-        return cli_usage_error(usage_list, "'list' takes only -P and --json");
+        return cli_usage_error(usage_list, "'list' takes only -P, --live and --json");
     }
     struct pv_profile *p = NULL;
     if ((rc = cli_load_profile(usage_list, o.profile, PV_PROFILE_DEFER_ENV, &p)) != CLI_OK) {
         return rc;
     }
-    struct list_state s = {o.json, 0};
+    struct list_state s = {o.json, 0, o.live, (int64_t)time(NULL)};
     struct pv_error err;
     if (o.json) {
         printf("[");

@@ -44,6 +44,30 @@ void cli_format_date(int64_t unix_seconds, char *buf, size_t len);
 /* Parses --days: a positive integer or "never". */
 bool cli_parse_days(const char *usage, const char *text, int32_t *out);
 
+/*
+ * cli_trial_image.c: builds the image a board would get, for `dev` (NULL: a
+ * sample device), with a placeholder certificate and key at least as large as
+ * real ones, so files that do not fit show before any certificate exists.
+ * CLI_OK, or CLI_FAILED with the error printed after "`what`: ".
+ */
+int cli_trial_image(const struct pv_profile *p, const struct pv_device *dev, const char *what);
+
+/*
+ * cli_outputs.c: checks made before minting, so a refusal costs no recorded
+ * certificate. Each returns CLI_OK or CLI_FAILED (printed, naming `option`).
+ */
+/* `dir` is an existing folder this process may create files in. */
+int cli_out_folder(const char *option, const char *dir);
+/* `file`'s folder is such a folder, and `file` is not a folder itself. */
+int cli_out_file(const char *option, const char *file);
+/* `path` does not exist: the same refusal the write itself would give. */
+int cli_out_absent(const char *path, const char *hint);
+/* A certificate was minted but the command failed before handing it out
+ * (`cause`): revokes it (superseded) in the CA's record and prints the
+ * failure saying so. Returns CLI_FAILED. */
+int cli_out_undelivered(const struct pv_profile *p, const struct pv_identity *id,
+                        const struct pv_error *cause);
+
 /* `cert revoke` and `cert list` (cli_cert.c), dispatched by cmd_cert. */
 int cli_cert_revoke(int argc, char **argv, struct cli_ctx *ctx);
 int cli_cert_list(int argc, char **argv, struct cli_ctx *ctx);

@@ -272,12 +272,26 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
     if (cert_path == NULL || key_path == NULL) {
         rc = cli_fail(NULL, "out of memory");
     }
+    /* Before minting: a refusal now costs no recorded certificate. */
+    static const char exists_hint[] =
+        "add --force to replace them, or give another --name or --out";
+    if (rc == CLI_OK) {
+        rc = cli_out_folder(o.out ? "--out" : "the CA's folder", dir);
+    }
+    if (rc == CLI_OK && !o.force) {
+        rc = cli_out_absent(key_path, exists_hint);
+    }
+    if (rc == CLI_OK && !o.force) {
+        rc = cli_out_absent(cert_path, exists_hint);
+    }
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);
     }
-    if (rc == CLI_OK && (pv_mint_server(ca, &req, &id, &err) != PV_OK ||
-                         write_pair(&id, PV_FORMAT_PEM, cert_path, key_path, o.force, &err))) {
+    if (rc == CLI_OK && pv_mint_server(ca, &req, &id, &err) != PV_OK) {
         rc = cli_fail_err(&err);
+    } else if (rc == CLI_OK &&
+               write_pair(&id, PV_FORMAT_PEM, cert_path, key_path, o.force, &err) != PV_OK) {
+        rc = cli_out_undelivered(p, &id, &err);
     }
     struct stat st;
     bool new_crl = rc == CLI_OK && stat(p->ca.crl, &st) != 0;
@@ -382,13 +396,20 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
         cert_path = join_path(o.out ? o.out : ".", stem, ext);
         snprintf(stem, sizeof stem, "%s.key", dev.id);
         key_path = join_path(o.out ? o.out : ".", stem, ext);
-        struct stat st;
-        /* Checked before minting, so a refusal leaves no recorded orphan. */
-        if (stat(cert_path, &st) == 0 || stat(key_path, &st) == 0) {
-            rc = cli_fail("move the old files away, or use another --out folder",
-                          "refusing to overwrite '%s'",
-                          stat(cert_path, &st) == 0 ? cert_path : key_path);
+        if (cert_path == NULL || key_path == NULL) {
+            rc = cli_fail(NULL, "out of memory");
         }
+    }
+    /* Checked before minting, so a refusal leaves no recorded orphan. */
+    static const char exists_hint[] = "move the old files away, or use another --out folder";
+    if (rc == CLI_OK) {
+        rc = cli_out_folder("--out", o.out ? o.out : ".");
+    }
+    if (rc == CLI_OK) {
+        rc = cli_out_absent(cert_path, exists_hint);
+    }
+    if (rc == CLI_OK) {
+        rc = cli_out_absent(key_path, exists_hint);
     }
     struct pv_issued live;
     bool replacing = false;
@@ -398,9 +419,10 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);
     }
-    if (rc == CLI_OK && (pv_mint_device(ca, p, &dev, NULL, &id, &err) != PV_OK ||
-                         write_pair(&id, f, cert_path, key_path, false, &err) != PV_OK)) {
+    if (rc == CLI_OK && pv_mint_device(ca, p, &dev, NULL, &id, &err) != PV_OK) {
         rc = cli_fail_err(&err);
+    } else if (rc == CLI_OK && write_pair(&id, f, cert_path, key_path, false, &err) != PV_OK) {
+        rc = cli_out_undelivered(p, &id, &err);
     }
     size_t revoked = 0;
     if (rc == CLI_OK && replacing &&

@@ -132,27 +132,78 @@ static int load_identity(const struct pv_profile *p, const struct image_opts *o,
     return rc;
 }
 
-static int keep_keys(const struct image_opts *o, const struct pv_profile *p,
-                     const struct pv_identity *id, struct pv_error *err)
+/* Where --keep-keys puts a new identity's files. */
+struct keep_paths {
+    char cert[4096], key[4096];
+};
+
+/* Names the --keep-keys files for device `id` and checks, before anything is
+ * minted, that they can be written there. */
+static int keep_check(const struct image_opts *o, const struct pv_profile *p, const char *id,
+                      struct keep_paths *k)
 {
     const char *ext = p->device.format == PV_FORMAT_PEM ? "pem" : "der";
-    char cert_path[4096], key_path[4096];
-    snprintf(cert_path, sizeof cert_path, "%s/%s.crt.%s", o->keep, id->id, ext);
-    snprintf(key_path, sizeof key_path, "%s/%s.key.%s", o->keep, id->id, ext);
-    uint8_t *c = NULL, *k = NULL;
+    int a = snprintf(k->cert, sizeof k->cert, "%s/%s.crt.%s", o->keep, id, ext);
+    int b = snprintf(k->key, sizeof k->key, "%s/%s.key.%s", o->keep, id, ext);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof k->cert || (size_t)b >= sizeof k->key) {
+        return cli_fail("give a shorter folder", "--keep-keys '%s': path too long", o->keep);
+    }
+    static const char hint[] = "move the old files away, or give another --keep-keys folder";
+    int rc = cli_out_folder("--keep-keys", o->keep);
+    if (rc == CLI_OK) {
+        rc = cli_out_absent(k->cert, hint);
+    }
+    if (rc == CLI_OK) {
+        rc = cli_out_absent(k->key, hint);
+    }
+    return rc;
+}
+
+/* The key (0600) and certificate; on failure neither stays. */
+static int keep_keys(const struct pv_profile *p, const struct pv_identity *id,
+                     const struct keep_paths *k, struct pv_error *err)
+{
+    uint8_t *c = NULL, *key = NULL;
     size_t cn = 0, kn = 0;
     int rc = pv_encode_cert(id->cert_der, id->cert_der_len, p->device.format, &c, &cn, err);
     if (rc == PV_OK) {
-        rc = pv_encode_key(id->key_der, id->key_der_len, p->device.format, &k, &kn, err);
+        rc = pv_encode_key(id->key_der, id->key_der_len, p->device.format, &key, &kn, err);
     }
     if (rc == PV_OK) {
-        rc = pv_file_write(key_path, k, kn, 0600, PV_WRITE_EXCL, err);
-    }
-    if (rc == PV_OK) {
-        rc = pv_file_write(cert_path, c, cn, 0644, PV_WRITE_EXCL, err);
+        rc = pv_file_write(k->key, key, kn, 0600, PV_WRITE_EXCL, err);
+        if (rc == PV_OK &&
+            (rc = pv_file_write(k->cert, c, cn, 0644, PV_WRITE_EXCL, err)) != PV_OK) {
+            remove(k->key);
+        }
     }
     free(c);
-    pv_secret_free(k, kn);
+    pv_secret_free(key, kn);
+    return rc;
+}
+
+/* Builds the image and writes it, the kept keys first: each file appears
+ * whole or not at all (pv_file_write), and the image, last, only once the
+ * others are there, so a failure leaves none of them. */
+static int deliver(const struct image_opts *o, const struct pv_profile *p,
+                   const struct pv_device *dev, const struct pv_identity *id,
+                   const uint8_t *ca_cert, size_t ca_len, const struct keep_paths *k,
+                   size_t *image_len, struct pv_error *err)
+{
+    uint8_t *image = NULL;
+    int rc = pv_image_build(p, dev, id, ca_cert, ca_len, &image, image_len, err);
+    bool kept = false;
+    if (rc == PV_OK && o->keep != NULL) {
+        rc = keep_keys(p, id, k, err);
+        kept = rc == PV_OK;
+    }
+    if (rc == PV_OK) {
+        rc = pv_file_write(o->output, image, *image_len, 0600, 0, err);
+    }
+    if (rc != PV_OK && kept) {
+        remove(k->cert);
+        remove(k->key);
+    }
+    pv_secret_free(image, *image_len);
     return rc;
 }
 
@@ -185,7 +236,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
     struct pv_device dev;
     struct pv_ca *ca = NULL;
     struct pv_error err;
-    uint8_t *ca_der = NULL, *image = NULL;
+    uint8_t *ca_der = NULL;
     const uint8_t *ca_cert = NULL;
     size_t ca_len = 0, image_len = 0;
     char *cfg = NULL;
@@ -207,6 +258,18 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         /* The config is tried first so its errors cost no recorded certificate. */
         rc = cli_fail_err(&err);
     }
+    /* Before minting, whatever can refuse: a refusal then costs no recorded
+     * certificate. */
+    struct keep_paths keep;
+    if (rc == CLI_OK) {
+        rc = cli_out_file("-o", o.output);
+    }
+    if (rc == CLI_OK && o.keep != NULL) {
+        rc = keep_check(&o, p, dev.id, &keep);
+    }
+    if (rc == CLI_OK && !existing) {
+        rc = cli_trial_image(p, &dev, "a trial filesystem image, before any certificate");
+    }
     if (rc == CLI_OK && !existing) {
         rc = cli_open_ca(ctx, p, &ca);
         if (rc == CLI_OK && pv_mint_device(ca, p, &dev, NULL, &id, &err) != PV_OK) {
@@ -217,10 +280,8 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         }
     }
     if (rc == CLI_OK &&
-        (pv_image_build(p, &dev, &id, ca_cert, ca_len, &image, &image_len, &err) != PV_OK ||
-         pv_file_write(o.output, image, image_len, 0600, 0, &err) != PV_OK ||
-         (o.keep != NULL && keep_keys(&o, p, &id, &err) != PV_OK))) {
-        rc = cli_fail_err(&err);
+        deliver(&o, p, &dev, &id, ca_cert, ca_len, &keep, &image_len, &err) != PV_OK) {
+        rc = existing ? cli_fail_err(&err) : cli_out_undelivered(p, &id, &err);
     }
     if (rc == CLI_OK) {
         printf("wrote %s: %zu bytes (%s, %s), flash at 0x%x\n", o.output, image_len,
@@ -228,7 +289,6 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         printf("device %s, certificate serial %s (%s)\n", id.id, id.serial,
                existing ? "kept" : "new, recorded");
     }
-    pv_secret_free(image, image_len);
     pv_secret_free(cfg, cfg_len);
     free(ca_der);
     pv_identity_release(&id);

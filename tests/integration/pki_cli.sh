@@ -73,8 +73,9 @@ check "cert device --json (PEM)" "$ESPPROV" cert device -P p.json --id pem-dev -
 keep
 assert "json names the files" grep -q '"key":"./pem-dev.key.pem"' "$T_TMP/out"
 check_fails "missing output folder" 1 "$ESPPROV" cert device -P p.json --id dev-y --out nowhere
-assert "... says what and what to try" grep -q "cannot write 'nowhere/dev-y.key.der'" \
+assert "... says what, before minting" grep -q -- "--out 'nowhere': no such folder; nothing was issued" \
     "$T_TMP/err"
+assert "... and what to try" grep -q "^hint: create the folder first" "$T_TMP/err"
 touch afile
 check_fails "output folder is a file" 1 "$ESPPROV" cert device -P p.json --id dev-z --out afile
 assert "no temporary files left" test -z "$(find . -name '.*.tmp.*')"
