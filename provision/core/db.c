@@ -200,32 +200,57 @@ static bool wal_has_data(const char *path)
     return has;
 }
 
+/*
+ * The first bytes of `path`, read through SQLite's own file layer. A plain
+ * open() and close() here would be a bug: closing any descriptor of a file
+ * drops every POSIX lock this process holds on it, so a connection already
+ * open to it (the CA's, while a job checks the record) would lose its locks,
+ * and another process could then delete the WAL its next commits go to.
+ * SQLite's close keeps the descriptor open while such locks exist.
+ */
+static int read_header(const char *path, unsigned char *h, size_t cap, size_t *got)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    sqlite3_file *f = vfs ? calloc(1, (size_t)vfs->szOsFile) : NULL;
+    if (f == NULL) {
+        return SQLITE_NOMEM;
+    }
+    int out_flags = 0;
+    int rc = vfs->xOpen(vfs, path, f, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &out_flags);
+    sqlite3_int64 size = 0;
+    if (rc == SQLITE_OK) {
+        rc = f->pMethods->xFileSize(f, &size);
+    }
+    *got = size < (sqlite3_int64)cap ? (size_t)size : cap;
+    if (rc == SQLITE_OK && *got > 0) {
+        rc = f->pMethods->xRead(f, h, (int)*got, 0);
+    }
+    if (f->pMethods != NULL) {
+        f->pMethods->xClose(f);
+    }
+    free(f);
+    return rc;
+}
+
 static int probe(const char *path, const struct pv_db_kind *kind, enum owner *owner,
                  struct pv_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT) {
-        *owner = FILE_MISSING;
-        return PV_OK;
-    }
-    if (fd < 0) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) {
+            *owner = FILE_MISSING;
+            return PV_OK;
+        }
         return pv_error_set(err, PV_ERR_IO, NULL, "cannot open %s '%s': %s", kind->what, path,
                             strerror(errno));
     }
-    struct stat st;
     unsigned char h[HEADER_LEN];
-    ssize_t got = 0;
-    int e = 0;
-    if (fstat(fd, &st) != 0) {
-        e = errno;
-    } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
-        got = pread(fd, h, sizeof h, 0);
-        e = got < 0 ? errno : 0;
-    }
-    close(fd);
-    if (e != 0) {
-        return pv_error_set(err, PV_ERR_IO, NULL, "cannot read %s '%s': %s", kind->what, path,
-                            strerror(e));
+    size_t got = 0;
+    int rc =
+        S_ISREG(st.st_mode) && st.st_size > 0 ? read_header(path, h, sizeof h, &got) : SQLITE_OK;
+    if (rc != SQLITE_OK) {
+        return pv_error_set(err, PV_ERR_IO, "check the file's permissions",
+                            "cannot read %s '%s': %s", kind->what, path, sqlite3_errstr(rc));
     }
     if (!S_ISREG(st.st_mode)) {
         return refuse(path, kind, err, "is not a regular file");

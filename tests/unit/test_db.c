@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -258,6 +259,64 @@ TEST(a_ledger_whose_first_commits_are_still_in_the_wal_opens)
     rm(&model);
 }
 
+/* Through a read-write connection, as espprov's readers open the file: its
+ * close checkpoints and removes the WAL when it believes itself the last. */
+static int count_attempts(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM attempts", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A process with the file open (a provisioning run) opens it a second time
+ * (a job reading the CA's record), and meanwhile another process reads it
+ * (`cert list`). The second open must not drop the first connection's locks,
+ * or the reader, thinking itself the last one, removes the WAL the writer's
+ * next commit goes to, and a kill -9 then loses that commit. */
+TEST(a_second_open_keeps_the_first_connections_commits_safe)
+{
+    struct tmp t;
+    ASSERT(mk(&t, "x.db"));
+    int ready[2], go[2];
+    ASSERT(pipe(ready) == 0 && pipe(go) == 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        struct pv_ledger *a = NULL, *b = NULL;
+        struct pv_error err;
+        int64_t id = 0;
+        char c = 0;
+        bool ok = pv_ledger_open(t.path, &a, &err) == PV_OK &&
+                  pv_ledger_begin(a, PV_LEDGER_PROVISION, "p", "x", &id, &err) == PV_OK &&
+                  pv_ledger_open_existing(t.path, &b, &err) == PV_OK;
+        pv_ledger_close(b);
+        ok = ok && write(ready[1], "r", 1) == 1 && read(go[0], &c, 1) == 1 &&
+             pv_ledger_begin(a, PV_LEDGER_PROVISION, "p", "x", &id, &err) == PV_OK;
+        _exit(ok ? 0 : 1); /* as kill -9 would: the handle is never closed */
+    }
+    char c = 0;
+    ASSERT(read(ready[0], &c, 1) == 1);
+    ASSERT_EQ_INT(count_attempts(t.path), 1);
+    ASSERT(write(go[1], "g", 1) == 1);
+    int status = 0;
+    ASSERT(waitpid(pid, &status, 0) == pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ_INT(count_attempts(t.path), 2);
+    close(ready[0]);
+    close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+    rm(&t);
+}
+
 TEST(a_special_file_is_refused)
 {
     struct tmp t;
@@ -275,4 +334,5 @@ TEST_MAIN(RUN(another_programs_sqlite_file_is_refused_and_untouched);
           RUN(a_file_that_is_not_sqlite_is_refused_and_untouched);
           RUN(readers_never_create_a_ledger); RUN(new_ledger_carries_the_id_in_the_main_file);
           RUN(our_unmarked_file_is_recognised_and_stamped); RUN(a_special_file_is_refused);
-          RUN(a_ledger_whose_first_commits_are_still_in_the_wal_opens);)
+          RUN(a_ledger_whose_first_commits_are_still_in_the_wal_opens);
+          RUN(a_second_open_keeps_the_first_connections_commits_safe);)
