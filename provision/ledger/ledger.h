@@ -149,10 +149,14 @@ struct pv_ledger_row {
 
 /* Opens or creates the ledger at `path` (mode 0600). A file that is not an
  * espprov ledger (another SQLite application, other tables, not SQLite) is
- * refused with PV_ERR_INVALID and left untouched. Close with pv_ledger_close(). */
+ * refused with PV_ERR_INVALID and left untouched. One written by an older
+ * espprov is upgraded first (one transaction; PV_ERR_DB if it is
+ * read-only), one by a newer espprov refused with PV_ERR_DB. Close with
+ * pv_ledger_close(). */
 int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* The same for readers: never creates a file; PV_ERR_NOT_FOUND ("no ledger
- * at PATH yet") when there is none or it is empty. */
+ * at PATH yet") when there is none or it is empty. An older ledger that is
+ * read-only is read as it is. */
 int pv_ledger_open_existing(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* Closes and frees; wipes the registered secrets from memory. NULL is a no-op. */
 void pv_ledger_close(struct pv_ledger *lg);
