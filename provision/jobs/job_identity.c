@@ -385,7 +385,10 @@ static int record_minted(struct job *j, struct job_identity *ji)
     char why[64];
     snprintf(why, sizeof why, "superseded by attempt %lld", (long long)j->id);
     for (size_t i = 0; i < ji->stale_count; i++) {
-        if (!same_serial(ji->stale[i], ji->ident.serial)) {
+        /* The certificate a renew replaces (an unfinished keep attempt names
+         * it too) stays live until the new one is on the board. */
+        if (!same_serial(ji->stale[i], ji->ident.serial) &&
+            !same_serial(ji->stale[i], ji->replaced)) {
             int rc = identity_revoke(j, ji->stale[i], pv_crl_reason("superseded"), why);
             if (rc != PV_OK) {
                 return rc;

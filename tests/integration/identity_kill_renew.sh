@@ -33,16 +33,16 @@ revoked() {
         jq -e --arg s "$1" 'any(.[]; .serial == $s and .revoked != null)' >/dev/null
 }
 
-# kill_in_write LABEL [provision options]: a renew on a slow (paced) board,
-# killed -9 once the ledger shows it writing the board. The flash is blanked
-# first so the firmware is written too and the write lasts.
+# kill_in_write LABEL MODE: `provision --reprovision MODE` on a slow (paced)
+# board, killed -9 once the ledger shows it writing the board. The firmware
+# is blanked first so it is written again and the write lasts (the
+# filesystem stays: keep reads the identity from it).
 kill_in_write() {
-    local label=$1 pid
-    shift
+    local label=$1 mode=$2 pid
     sim_stop b
-    head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' '\377' >b.bin
+    head -c $((0x300000)) /dev/zero | tr '\0' '\377' | dd of=b.bin conv=notrunc status=none
     sim_start b esp32 --mac "$MAC" --pace
-    "$ESPPROV" provision -P r.json -p "$T_TMP/b.port" --reprovision renew \
+    "$ESPPROV" provision -P r.json -p "$T_TMP/b.port" --reprovision "$mode" \
         >"$label.out" 2>"$label.err" &
     pid=$!
     wait_for 60 sh -c "'$ESPPROV' ledger list -P r.json --json 2>/dev/null |
@@ -77,7 +77,7 @@ finished() {
 # ---- a plain re-run finishes the job ----------------------------------------
 old=$(board_serial)
 assert "the first certificate is on the board" [ -n "$old" ]
-kill_in_write "killed renew"
+kill_in_write "killed renew" renew
 killed=$(latest .cert_serial)
 assert "the killed attempt minted a certificate of its own" [ -n "$killed" ] && [ "$killed" != "$old" ]
 
@@ -93,11 +93,20 @@ finished "plain re-run" "$old" "$killed"
 
 # ---- so does the same command ------------------------------------------------
 old=$(board_serial)
-kill_in_write "killed again"
+kill_in_write "killed again" renew
 killed=$(latest .cert_serial)
 check "provision --reprovision renew finishes the job" \
     "$ESPPROV" provision -P r.json -p "$T_TMP/b.port" --reprovision renew
 finished "renew re-run" "$old" "$killed"
+
+# ---- a keep stopped in the write: renewed, the kept certificate revoked last --
+old=$(board_serial)
+kill_in_write "killed keep" keep
+assert "the killed keep attempt names the board's certificate" [ "$(latest .cert_serial)" = "$old" ]
+check "a plain provision finishes the killed keep" "$ESPPROV" provision -P r.json -p "$T_TMP/b.port"
+finished "after the killed keep" "$old" "$old"
+assert "the kept certificate was revoked as renewed, after the write (not at mint)" \
+    [ "$(pv_ledger r.json | jq -r --arg s "$old" '[.[] | select(.cert_serial == $s)] | first | .revoke_reason')" = "renewed by attempt $(latest .id)" ]
 
 # ---- a finished board is not changed without --reprovision -----------------
 check_fails "afterwards, a plain provision refuses again" 1 \
