@@ -113,4 +113,16 @@ check_fails "afterwards, a plain provision refuses again" 1 \
     "$ESPPROV" provision -P r.json -p "$T_TMP/b.port"
 assert "with today's message" grep -q 'not changing it without --reprovision' \
     "$T_TMP/out" "$T_TMP/err"
+
+# ---- an attempt that stopped before the write left the board as it was -----
+# (made by hand: a kill between mint and write is too short to aim at)
+sqlite3 renew.db "INSERT INTO attempts (kind, step, reprovision, profile, port, owner, mac, chip,
+    started_at, updated_at) SELECT kind, 'minted', 'renew', profile, port, 'gone:1:1', mac, chip,
+    started_at, updated_at FROM attempts ORDER BY id DESC LIMIT 1"
+assert "an attempt interrupted at minted" \
+    [ "$(latest '.state + " at " + .step')" = "interrupted at minted" ]
+check_fails "a plain provision after it still refuses" 1 \
+    "$ESPPROV" provision -P r.json -p "$T_TMP/b.port"
+assert "with today's message, too" grep -q 'not changing it without --reprovision' \
+    "$T_TMP/out" "$T_TMP/err"
 finish
