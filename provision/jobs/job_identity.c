@@ -73,9 +73,75 @@ static int collect_history(const struct pv_ledger_row *row, void *arg)
     return 0;
 }
 
+/* ===== An unfinished write ============================================ */
+
+struct touch_walk {
+    int64_t self;
+    struct pv_ledger_row last; /* the newest other attempt that changed the flash */
+};
+
+static int last_touch(const struct pv_ledger_row *row, void *arg)
+{
+    struct touch_walk *w = arg;
+    bool touched =
+        row->kind == PV_LEDGER_PROVISION ? row->step >= PV_STEP_WRITE : row->step >= PV_STEP_ERASED;
+    if (row->id != w->self && touched) {
+        w->last = *row;
+    }
+    return 0;
+}
+
+/*
+ * A provisioning attempt that began writing this board and never finished
+ * (killed, failed, cancelled) may have left its flash holding the old
+ * identity, the new one, or half of either, so only a new identity finishes
+ * the job: a renew, which revokes the old certificate once the new one is
+ * verified (and collect_stale the unfinished attempt's own). *finish says
+ * whether that is the case; keep is refused, as nothing sound is left to keep.
+ */
+static int decide_unfinished_write(struct job *j, enum pv_ledger_reprovision *mode, bool *finish)
+{
+    *finish = false;
+    struct touch_walk *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
+    }
+    w->self = j->id;
+    struct pv_ledger_filter f = {.mac = j->r->mac};
+    int rc = pv_ledger_foreach(j->jobs->ledger, &f, last_touch, w, &j->err);
+    const struct pv_ledger_row *last = &w->last;
+    bool unfinished = last->kind == PV_LEDGER_PROVISION &&
+                      (last->state == PV_STATE_INTERRUPTED || last->state == PV_STATE_FAILED);
+    if (rc != PV_OK) {
+        rc = job_fail_pv(j, &j->err);
+    } else if (last->id != 0 && unfinished && j->jobs->reprovision == PV_POLICY_KEEP) {
+        char how[600];
+        pv_ledger_describe(last, how, sizeof how);
+        rc = job_fail(j, PV_ERR_INVALID,
+                      "run again without --reprovision (or with --reprovision renew) to finish "
+                      "it with a new identity",
+                      "cannot keep the board's identity: attempt %lld stopped while writing the "
+                      "board (%s), so its flash may hold half an identity",
+                      (long long)last->id, how);
+    } else if (last->id != 0 && unfinished) {
+        *mode = PV_REPROVISION_RENEW;
+        *finish = true;
+        snprintf(j->r->note, sizeof j->r->note,
+                 "finishes attempt %lld, which stopped while writing the board: a new identity",
+                 (long long)last->id);
+    }
+    free(w);
+    return rc;
+}
+
 static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger_reprovision *mode)
 {
     const struct pv_jobs *jobs = j->jobs;
+    bool finish = false;
+    int rc = decide_unfinished_write(j, mode, &finish);
+    if (rc != PV_OK || finish) {
+        return rc;
+    }
     switch (jobs->reprovision) {
     case PV_POLICY_RENEW:
         *mode = PV_REPROVISION_RENEW;
@@ -353,7 +419,10 @@ static int record_minted(struct job *j, struct job_identity *ji)
     char why[64];
     snprintf(why, sizeof why, "superseded by attempt %lld", (long long)j->id);
     for (size_t i = 0; i < ji->stale_count; i++) {
-        if (!same_serial(ji->stale[i], ji->ident.serial)) {
+        /* The certificate a renew replaces (an unfinished keep attempt names
+         * it too) stays live until the new one is on the board. */
+        if (!same_serial(ji->stale[i], ji->ident.serial) &&
+            !same_serial(ji->stale[i], ji->replaced)) {
             int rc = identity_revoke(j, ji->stale[i], pv_crl_reason("superseded"), why);
             if (rc != PV_OK) {
                 return rc;
