@@ -45,13 +45,17 @@ int identity_revoke(struct job *j, const char *serial, int reason, const char *w
 struct history_walk {
     struct job_identity *ji;
     int64_t self;
-    int64_t erased_by; /* the reset attempt that last erased the board, 0 if none since */
+    /* The newest other attempt that changed the board's flash: a reset that
+     * erased it, or a provisioning that began writing it; 0 if none. */
+    int64_t touched_by;
+    bool erased;           /* touched_by is a factory reset */
+    bool write_unfinished; /* touched_by is a provisioning that never finished */
 };
 
 /* One pass over this MAC's attempts: certificates minted by attempts that
  * never finished (their keys lived only in memory, and maybe on the board,
- * now overwritten), and whether a factory reset erased the board after the
- * last attempt that wrote to it. */
+ * now overwritten), and what last changed the board's flash, which says what
+ * is on it now. */
 static int collect_history(const struct pv_ledger_row *row, void *arg)
 {
     struct history_walk *w = arg;
@@ -59,89 +63,23 @@ static int collect_history(const struct pv_ledger_row *row, void *arg)
         return 0;
     }
     bool unfinished = row->state == PV_STATE_FAILED || row->state == PV_STATE_INTERRUPTED;
-    if (row->kind == PV_LEDGER_PROVISION && unfinished && row->cert_serial[0] != '\0' &&
-        row->revoked_at[0] == '\0' &&
+    bool provision = row->kind == PV_LEDGER_PROVISION;
+    if (provision && unfinished && row->cert_serial[0] != '\0' && row->revoked_at[0] == '\0' &&
         w->ji->stale_count < sizeof w->ji->stale / sizeof w->ji->stale[0]) {
         snprintf(w->ji->stale[w->ji->stale_count++], sizeof w->ji->stale[0], "%s",
                  row->cert_serial);
     }
-    if (row->kind == PV_LEDGER_RESET && row->step >= PV_STEP_ERASED) {
-        w->erased_by = row->id;
-    } else if (row->kind == PV_LEDGER_PROVISION && row->step >= PV_STEP_WRITTEN) {
-        w->erased_by = 0;
+    if (provision ? row->step >= PV_STEP_WRITE : row->step >= PV_STEP_ERASED) {
+        w->touched_by = row->id;
+        w->erased = !provision;
+        w->write_unfinished = provision && unfinished;
     }
     return 0;
-}
-
-/* ===== An unfinished write ============================================ */
-
-struct touch_walk {
-    int64_t self;
-    struct pv_ledger_row last; /* the newest other attempt that changed the flash */
-};
-
-static int last_touch(const struct pv_ledger_row *row, void *arg)
-{
-    struct touch_walk *w = arg;
-    bool touched =
-        row->kind == PV_LEDGER_PROVISION ? row->step >= PV_STEP_WRITE : row->step >= PV_STEP_ERASED;
-    if (row->id != w->self && touched) {
-        w->last = *row;
-    }
-    return 0;
-}
-
-/*
- * A provisioning attempt that began writing this board and never finished
- * (killed, failed, cancelled) may have left its flash holding the old
- * identity, the new one, or half of either, so only a new identity finishes
- * the job: a renew, which revokes the old certificate once the new one is
- * verified (and collect_stale the unfinished attempt's own). *finish says
- * whether that is the case; keep is refused, as nothing sound is left to keep.
- */
-static int decide_unfinished_write(struct job *j, enum pv_ledger_reprovision *mode, bool *finish)
-{
-    *finish = false;
-    struct touch_walk *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
-    }
-    w->self = j->id;
-    struct pv_ledger_filter f = {.mac = j->r->mac};
-    int rc = pv_ledger_foreach(j->jobs->ledger, &f, last_touch, w, &j->err);
-    const struct pv_ledger_row *last = &w->last;
-    bool unfinished = last->kind == PV_LEDGER_PROVISION &&
-                      (last->state == PV_STATE_INTERRUPTED || last->state == PV_STATE_FAILED);
-    if (rc != PV_OK) {
-        rc = job_fail_pv(j, &j->err);
-    } else if (last->id != 0 && unfinished && j->jobs->reprovision == PV_POLICY_KEEP) {
-        char how[600];
-        pv_ledger_describe(last, how, sizeof how);
-        rc = job_fail(j, PV_ERR_INVALID,
-                      "run again without --reprovision (or with --reprovision renew) to finish "
-                      "it with a new identity",
-                      "cannot keep the board's identity: attempt %lld stopped while writing the "
-                      "board (%s), so its flash may hold half an identity",
-                      (long long)last->id, how);
-    } else if (last->id != 0 && unfinished) {
-        *mode = PV_REPROVISION_RENEW;
-        *finish = true;
-        snprintf(j->r->note, sizeof j->r->note,
-                 "finishes attempt %lld, which stopped while writing the board: a new identity",
-                 (long long)last->id);
-    }
-    free(w);
-    return rc;
 }
 
 static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger_reprovision *mode)
 {
     const struct pv_jobs *jobs = j->jobs;
-    bool finish = false;
-    int rc = decide_unfinished_write(j, mode, &finish);
-    if (rc != PV_OK || finish) {
-        return rc;
-    }
     switch (jobs->reprovision) {
     case PV_POLICY_RENEW:
         *mode = PV_REPROVISION_RENEW;
@@ -222,6 +160,41 @@ static int decide_after_reset(struct job *j, struct job_identity *ji,
                         "so there is none to keep",
                         (long long)reset_id);
     }
+    if (cur != NULL) {
+        ji->mode = PV_REPROVISION_RENEW;
+        snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+        return PV_OK;
+    }
+    return decide_from_record(j, ji, PV_POLICY_RENEW);
+}
+
+/*
+ * A provisioning attempt began writing this board and never finished
+ * (killed, failed, cancelled): its flash may hold the old identity, the new
+ * one, or half of either, so only a new identity finishes the job, as a
+ * renew (the old certificate revoked once the new one is verified, the
+ * unfinished attempt's own as superseded). There is nothing sound to keep.
+ */
+static int decide_after_unfinished_write(struct job *j, struct job_identity *ji,
+                                         const struct pv_ledger_row *cur, int64_t attempt)
+{
+    if (j->jobs->mode == PV_JOB_ONLY_FS || j->jobs->reprovision == PV_POLICY_KEEP) {
+        struct pv_ledger_row *row = calloc(1, sizeof *row);
+        char how[600] = "stopped";
+        if (row != NULL && pv_ledger_get(j->jobs->ledger, attempt, row, &j->err) == PV_OK) {
+            pv_ledger_describe(row, how, sizeof how);
+        }
+        free(row);
+        return job_fail(j, PV_ERR_INVALID,
+                        "run a plain provision (or --reprovision renew) to finish it with a new "
+                        "identity",
+                        "cannot keep the board's identity: attempt %lld stopped while writing the "
+                        "board (%s), so its flash may hold half an identity",
+                        (long long)attempt, how);
+    }
+    snprintf(j->r->note, sizeof j->r->note,
+             "finishes attempt %lld, which stopped while writing the board: a new identity",
+             (long long)attempt);
     if (cur != NULL) {
         ji->mode = PV_REPROVISION_RENEW;
         snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
@@ -453,8 +426,10 @@ int identity_choose(struct job *j, struct job_identity *ji)
     rc = pv_ledger_foreach(jobs->ledger, &f, collect_history, &w, &j->err);
     if (rc != PV_OK) {
         rc = job_fail_pv(j, &j->err);
-    } else if (w.erased_by != 0) {
-        rc = decide_after_reset(j, ji, seen ? cur : NULL, w.erased_by);
+    } else if (w.erased) {
+        rc = decide_after_reset(j, ji, seen ? cur : NULL, w.touched_by);
+    } else if (w.write_unfinished) {
+        rc = decide_after_unfinished_write(j, ji, seen ? cur : NULL, w.touched_by);
     } else if (jobs->mode == PV_JOB_ONLY_FS) {
         ji->mode = PV_REPROVISION_KEEP;
     } else if (seen) {
