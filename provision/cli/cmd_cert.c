@@ -325,13 +325,21 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
 
 /* ===== device ========================================================= */
 
-/* One live certificate per device id: the issuance record says whether
- * there is one, whichever ledger or station a user works from. */
-static int live_check(const struct pv_profile *p, const char *id, bool renew,
+/* One live certificate per device id and per board (--mac): the issuance
+ * record says whether there is one, whichever ledger or station a user
+ * works from. */
+static int live_check(const struct pv_profile *p, const struct pv_device *dev, bool renew,
                       struct pv_issued *live, bool *replacing)
 {
+    char mac[18] = "";
+    if (dev->has_mac) {
+        const uint8_t *m = dev->mac;
+        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+    }
     struct pv_error err;
-    int rc = pv_issued_live_device(p, id, (int64_t)time(NULL), live, &err);
+    int rc =
+        pv_issued_live_device(p, dev->id, mac[0] ? mac : NULL, (int64_t)time(NULL), live, &err);
     if (rc == PV_ERR_NOT_FOUND) {
         return CLI_OK;
     }
@@ -341,7 +349,9 @@ static int live_check(const struct pv_profile *p, const char *id, bool renew,
     if (!renew) {
         return cli_fail("add --renew to replace it (the old one is then revoked), or revoke it "
                         "first with 'espprov cert revoke --serial'",
-                        "%s already has a live certificate (serial %s)", id, live->serial);
+                        "%s%s%s%s already has a live certificate (serial %s)", live->id,
+                        live->mac[0] ? " (MAC " : "", live->mac, live->mac[0] ? ")" : "",
+                        live->serial);
     }
     *replacing = true;
     return CLI_OK;
@@ -414,7 +424,7 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
     struct pv_issued live;
     bool replacing = false;
     if (rc == CLI_OK) {
-        rc = live_check(p, dev.id, o.renew, &live, &replacing);
+        rc = live_check(p, &dev, o.renew, &live, &replacing);
     }
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);

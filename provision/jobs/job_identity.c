@@ -103,19 +103,19 @@ static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger
 }
 
 /* The ledger file may be new (another station, a changed "ledger" key): the
- * CA's record still knows whether this board's id has a live certificate. */
+ * CA's record still knows whether this board (by its MAC) or its id has a
+ * live certificate. A {seq} id is not known yet (only this ledger would
+ * give the number), so such boards are looked up by MAC alone. */
 static int decide_from_record(struct job *j, struct job_identity *ji,
                               enum pv_reprovision_policy policy)
 {
-    if (j->pre->uses_seq) {
-        return PV_OK; /* the id needs a number only this ledger would give */
-    }
-    struct pv_device dev;
-    if (pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
+    struct pv_device dev = {.id = ""};
+    if (!j->pre->uses_seq && pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
         return job_fail_pv(j, &j->err);
     }
     struct pv_issued live;
-    int rc = pv_issued_live_device(j->jobs->profile, dev.id, (int64_t)time(NULL), &live, &j->err);
+    int rc = pv_issued_live_device(j->jobs->profile, dev.id[0] ? dev.id : NULL, j->r->mac,
+                                   (int64_t)time(NULL), &live, &j->err);
     if (rc == PV_ERR_NOT_FOUND) {
         return PV_OK;
     }
@@ -141,9 +141,10 @@ static int decide_from_record(struct job *j, struct job_identity *ji,
     return job_fail(j, PV_ERR_EXISTS,
                     "run again with --reprovision renew (a new identity; the old certificate is "
                     "revoked) or --reprovision keep (keep the board's key and certificate)",
-                    "%s already has a live certificate %s in the CA's record (this ledger has no "
-                    "attempt for the board); not minting a second one without --reprovision",
-                    dev.id, live.serial);
+                    "%s (MAC %s) already has a live certificate %s in the CA's record (this "
+                    "ledger has no attempt for the board); not minting a second one without "
+                    "--reprovision",
+                    live.id, j->r->mac, live.serial);
 }
 
 /* A factory reset erased the board since it was last written: there is no
@@ -293,8 +294,8 @@ static int check_kept_owner(struct job *j, const struct pv_identity *ident)
         return refuse_kept(j, what);
     }
     struct pv_issued live;
-    int rc =
-        pv_issued_live_device(j->jobs->profile, ident->id, (int64_t)time(NULL), &live, &j->err);
+    int rc = pv_issued_live_device(j->jobs->profile, ident->id, j->r->mac, (int64_t)time(NULL),
+                                   &live, &j->err);
     if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
         return job_fail_pv(j, &j->err);
     }

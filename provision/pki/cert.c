@@ -113,16 +113,26 @@ int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct p
     X509 **xs = calloc(n ? n : 1, sizeof *xs);
     EVP_PKEY **keys = calloc(n ? n : 1, sizeof *keys);
     const char **ids = calloc(n ? n : 1, sizeof *ids);
-    int rc = xs && keys && ids ? PV_OK : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+    const char **macs = calloc(n ? n : 1, sizeof *macs);
+    char(*mac_text)[18] = calloc(n ? n : 1, sizeof *mac_text);
+    int rc = xs && keys && ids && macs && mac_text
+                 ? PV_OK
+                 : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
         ids[i] = devs[i].id;
+        if (devs[i].has_mac) {
+            const uint8_t *m = devs[i].mac;
+            snprintf(mac_text[i], sizeof mac_text[i], "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                     m[2], m[3], m[4], m[5]);
+            macs[i] = mac_text[i];
+        }
         rc = build_device(ca, p, &devs[i], pool, &xs[i], &keys[i], err);
         if (rc != PV_OK && n > 1) {
             pv_error_prefix(err, "device %s", devs[i].id);
         }
     }
     if (rc == PV_OK) {
-        rc = pv_ca_sign_record_many(ca, xs, "device", ids, n, err);
+        rc = pv_ca_sign_record_many(ca, xs, "device", ids, macs, n, err);
     }
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
         rc = pv_identity_fill(xs[i], keys[i], devs[i].id, &out[i], err);
@@ -141,6 +151,8 @@ int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct p
     free(xs);
     free(keys);
     free(ids);
+    free(macs);
+    free(mac_text);
     return rc;
 }
 
