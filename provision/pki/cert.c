@@ -368,11 +368,20 @@ static void name_text(const X509_NAME *name, char *out, size_t len)
 int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err)
 {
     memset(out, 0, sizeof *out);
-    const unsigned char *p = der;
-    X509 *x = len <= INT32_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+    X509 *x = NULL;
+    if (len > INT32_MAX) {
+        x = NULL;
+    } else if (is_pem(der, len)) {
+        BIO *b = BIO_new_mem_buf(der, (int)len);
+        x = b ? PEM_read_bio_X509(b, NULL, no_prompt, NULL) : NULL;
+        BIO_free(b);
+    } else {
+        const unsigned char *p = der;
+        x = d2i_X509(NULL, &p, (long)len);
+    }
     if (x == NULL) {
         ERR_clear_error();
-        return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER certificate");
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER or PEM certificate");
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;

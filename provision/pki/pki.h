@@ -150,7 +150,7 @@ struct pv_cert_info {
     char sha256[65];
     int64_t not_before, not_after; /* Unix seconds; not_after INT64_MAX for "never" */
 };
-/* Parses a DER certificate. */
+/* Parses a certificate, DER or PEM. */
 int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err);
 /* PV_OK when `ident`'s certificate was signed by the CA certificate `ca_der`,
  * else PV_ERR_INVALID saying so. */
