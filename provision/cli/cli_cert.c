@@ -194,6 +194,12 @@ static int print_row(void *user, const struct pv_issued *r)
     if (s->json) {
         printf("%s{\"serial\":\"%s\",\"kind\":\"%s\",\"id\":", s->n ? "," : "", r->serial, r->kind);
         cli_json_string(stdout, r->id);
+        printf(",\"mac\":");
+        if (r->mac[0] != '\0') {
+            printf("\"%s\"", r->mac);
+        } else {
+            printf("null");
+        }
         printf(",\"sha256\":\"%s\",\"issued\":\"%s\",\"not_after\":\"%s\",\"revoked\":", r->sha256,
                issued, until);
         if (r->revoked_at) {

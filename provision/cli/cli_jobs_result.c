@@ -9,10 +9,9 @@
 static const char *action(enum pv_ledger_step step)
 {
     static const char *const names[] = {
-        [PV_STEP_STARTED] = "start",     [PV_STEP_CONNECTED] = "connect",
-        [PV_STEP_MINTED] = "mint",       [PV_STEP_ERASED] = "erase",
-        [PV_STEP_WRITTEN] = "write",     [PV_STEP_VERIFIED] = "verify",
-        [PV_STEP_PROVISIONED] = "reset", [PV_STEP_RESET] = "reset",
+        [PV_STEP_STARTED] = "start",   [PV_STEP_CONNECTED] = "connect", [PV_STEP_MINTED] = "mint",
+        [PV_STEP_ERASED] = "erase",    [PV_STEP_WRITE] = "write",       [PV_STEP_WRITTEN] = "write",
+        [PV_STEP_VERIFIED] = "verify", [PV_STEP_PROVISIONED] = "reset", [PV_STEP_RESET] = "reset",
     };
     return (size_t)step < sizeof names / sizeof names[0] ? names[step] : "?";
 }

@@ -231,6 +231,22 @@ static int write_pair(const struct pv_identity *id, enum pv_format f, const char
     return rc;
 }
 
+/* The serial of the certificate --force is about to overwrite: once its
+ * file is gone it is in use nowhere, so it is revoked with the new one
+ * written. A file that is not a certificate replaces nothing. */
+static void replaced_serial(const char *cert_path, char *out, size_t cap)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct pv_error err;
+    struct pv_cert_info info;
+    if (pv_file_read(cert_path, 1 << 20, &data, &len, &err) == PV_OK &&
+        pv_cert_info(data, len, &info, &err) == PV_OK) {
+        snprintf(out, cap, "%s", info.serial);
+    }
+    free(data);
+}
+
 static int server(int argc, char **argv, struct cli_ctx *ctx)
 {
     static const int allowed[] = {OPT_DNS,  OPT_IP,    OPT_KEY_TYPE, OPT_DAYS, OPT_OUT,
@@ -284,6 +300,10 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
     if (rc == CLI_OK && !o.force) {
         rc = cli_out_absent(cert_path, exists_hint);
     }
+    char replaced[41] = "";
+    if (rc == CLI_OK && o.force) {
+        replaced_serial(cert_path, replaced, sizeof replaced);
+    }
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);
     }
@@ -292,6 +312,12 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
     } else if (rc == CLI_OK &&
                write_pair(&id, PV_FORMAT_PEM, cert_path, key_path, o.force, &err) != PV_OK) {
         rc = cli_out_undelivered(p, &id, &err);
+    }
+    size_t superseded = 0;
+    if (rc == CLI_OK && replaced[0] != '\0' &&
+        pv_revoke(p, replaced, NULL, pv_crl_reason("superseded"), &superseded, &err) != PV_OK &&
+        err.code != PV_ERR_NOT_FOUND) {
+        rc = cli_fail_err(&err);
     }
     struct stat st;
     bool new_crl = rc == CLI_OK && stat(p->ca.crl, &st) != 0;
@@ -302,6 +328,11 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
         char until[32];
         cli_format_date(id.not_after, until, sizeof until);
         printf("# broker certificate for %s, serial %s, valid until %s\n", id.id, id.serial, until);
+        if (superseded > 0) {
+            printf("# it replaces %s, now revoked (superseded; in the CRL from the next 'espprov "
+                   "ca crl')\n",
+                   replaced);
+        }
         cli_owner_note(o.owner ? &owner : NULL, key_path,
                        (const char *[]){cert_path, p->ca.cert, p->ca.crl, NULL});
         printf("listener %u\n", (unsigned)p->mqtt.port);
@@ -325,13 +356,21 @@ static int server(int argc, char **argv, struct cli_ctx *ctx)
 
 /* ===== device ========================================================= */
 
-/* One live certificate per device id: the issuance record says whether
- * there is one, whichever ledger or station a user works from. */
-static int live_check(const struct pv_profile *p, const char *id, bool renew,
+/* One live certificate per device id and per board (--mac): the issuance
+ * record says whether there is one, whichever ledger or station a user
+ * works from. */
+static int live_check(const struct pv_profile *p, const struct pv_device *dev, bool renew,
                       struct pv_issued *live, bool *replacing)
 {
+    char mac[18] = "";
+    if (dev->has_mac) {
+        const uint8_t *m = dev->mac;
+        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+    }
     struct pv_error err;
-    int rc = pv_issued_live_device(p, id, (int64_t)time(NULL), live, &err);
+    int rc =
+        pv_issued_live_device(p, dev->id, mac[0] ? mac : NULL, (int64_t)time(NULL), live, &err);
     if (rc == PV_ERR_NOT_FOUND) {
         return CLI_OK;
     }
@@ -341,7 +380,9 @@ static int live_check(const struct pv_profile *p, const char *id, bool renew,
     if (!renew) {
         return cli_fail("add --renew to replace it (the old one is then revoked), or revoke it "
                         "first with 'espprov cert revoke --serial'",
-                        "%s already has a live certificate (serial %s)", id, live->serial);
+                        "%s%s%s%s already has a live certificate (serial %s)", live->id,
+                        live->mac[0] ? " (MAC " : "", live->mac, live->mac[0] ? ")" : "",
+                        live->serial);
     }
     *replacing = true;
     return CLI_OK;
@@ -414,7 +455,7 @@ static int device(int argc, char **argv, struct cli_ctx *ctx)
     struct pv_issued live;
     bool replacing = false;
     if (rc == CLI_OK) {
-        rc = live_check(p, dev.id, o.renew, &live, &replacing);
+        rc = live_check(p, &dev, o.renew, &live, &replacing);
     }
     if (rc == CLI_OK) {
         rc = cli_open_ca(ctx, p, &ca);

@@ -97,6 +97,10 @@ struct pv_db_kind {
     int version;             /* user_version after `schema` */
     const char *missing_hint;
     const char *foreign_hint; /* what to do about a file that is not ours */
+    /* Brings a file of an older user_version (1..version-1) up to `version`'s
+     * schema; runs inside the caller's write transaction, which sets
+     * user_version afterwards. NULL: older files are used as they are. */
+    int (*migrate)(struct sqlite3 *db, int from_version, struct pv_error *err);
 };
 
 enum pv_db_flags {
@@ -118,7 +122,10 @@ enum pv_db_flags {
  * A missing or empty (0 bytes, or SQLite with no tables) file is PV_ERR_NOT_FOUND
  * ("no <what> at PATH yet") unless PV_DB_CREATE, which creates it mode 0600
  * and runs `schema`, the application id and user_version in one transaction.
- * A newer user_version than kind->version is PV_ERR_DB.
+ * A newer user_version than kind->version is PV_ERR_DB. An older one is
+ * upgraded with kind->migrate in one transaction (all or nothing), except
+ * in a file this process may not write: a reader (no PV_DB_CREATE) then
+ * reads it as it is, a writer gets PV_ERR_DB.
  */
 int pv_db_open(const char *path, const struct pv_db_kind *kind, unsigned flags,
                struct sqlite3 **out, struct pv_error *err);

@@ -314,6 +314,49 @@ static int set_up(struct sqlite3 *db, const struct pv_db_kind *kind, struct pv_e
     return rc;
 }
 
+/*
+ * An older file brought up to this release's schema. The version is read
+ * again under the write lock: another process may have upgraded it while
+ * this one waited.
+ */
+static int upgrade(struct sqlite3 *db, const char *path, const struct pv_db_kind *kind, int from,
+                   bool writer, struct pv_error *err)
+{
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        if (!writer) {
+            return PV_OK; /* the old schema reads the same; nothing will be written */
+        }
+        return pv_error_set(err, PV_ERR_DB, "make the file writable, then run again",
+                            "%s '%s' has an older schema and is read-only, so it cannot be "
+                            "upgraded from version %d to %d",
+                            kind->what, path, from, kind->version);
+    }
+    int have = from;
+    int rc = pv_db_exec(db, "BEGIN IMMEDIATE;", err);
+    if (rc == PV_OK && pragma_int(db, "PRAGMA user_version", &have) != SQLITE_OK) {
+        rc = pv_error_set(err, PV_ERR_DB, NULL, "%s", sqlite3_errmsg(db));
+    }
+    if (rc == PV_OK && have >= 1 && have < kind->version) {
+        rc = kind->migrate(db, have, err);
+        if (rc == PV_OK) {
+            char stamp[48];
+            snprintf(stamp, sizeof stamp, "PRAGMA user_version=%d;", kind->version);
+            rc = pv_db_exec(db, stamp, err);
+        }
+    }
+    if (rc == PV_OK) {
+        rc = pv_db_exec(db, "COMMIT;", err);
+    }
+    if (rc != PV_OK) {
+        sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+        pv_error_prefix(err,
+                        "cannot upgrade %s '%s' from schema version %d to %d (it was left "
+                        "as it was)",
+                        kind->what, path, from, kind->version);
+    }
+    return rc;
+}
+
 int pv_db_open(const char *path, const struct pv_db_kind *kind, unsigned flags,
                struct sqlite3 **out, struct pv_error *err)
 {
@@ -373,6 +416,8 @@ int pv_db_open(const char *path, const struct pv_db_kind *kind, unsigned flags,
         rc = pv_error_set(err, PV_ERR_DB, "use the espprov release that wrote it, or a newer one",
                           "%s '%s' has schema version %d, newer than this espprov (%d)", kind->what,
                           path, have, kind->version);
+    } else if (have >= 1 && have < kind->version && kind->migrate != NULL) {
+        rc = upgrade(db, path, kind, have, create, err);
     }
     if (rc != PV_OK) {
         sqlite3_close(db);

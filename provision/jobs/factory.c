@@ -193,11 +193,14 @@ static int restore(struct job *j)
         return PV_OK;
     }
     j->next = PV_STEP_WRITTEN;
+    const struct pv_jobs *jobs = j->jobs;
+    if (pv_ledger_step(jobs->ledger, j->id, PV_STEP_WRITE, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
     bool verified = false;
     if ((rc = plan_write(j, regions, n, &verified)) != PV_OK) {
         return rc;
     }
-    const struct pv_jobs *jobs = j->jobs;
     if (pv_ledger_written(jobs->ledger, j->id, j->pre->fw_digests, NULL, &j->err) != PV_OK) {
         return job_fail_pv(j, &j->err);
     }

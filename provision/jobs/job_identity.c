@@ -45,13 +45,17 @@ int identity_revoke(struct job *j, const char *serial, int reason, const char *w
 struct history_walk {
     struct job_identity *ji;
     int64_t self;
-    int64_t erased_by; /* the reset attempt that last erased the board, 0 if none since */
+    /* The newest other attempt that changed the board's flash: a reset that
+     * erased it, or a provisioning that began writing it; 0 if none. */
+    int64_t touched_by;
+    bool erased;           /* touched_by is a factory reset */
+    bool write_unfinished; /* touched_by is a provisioning that never finished */
 };
 
 /* One pass over this MAC's attempts: certificates minted by attempts that
  * never finished (their keys lived only in memory, and maybe on the board,
- * now overwritten), and whether a factory reset erased the board after the
- * last attempt that wrote to it. */
+ * now overwritten), and what last changed the board's flash, which says what
+ * is on it now. */
 static int collect_history(const struct pv_ledger_row *row, void *arg)
 {
     struct history_walk *w = arg;
@@ -59,16 +63,16 @@ static int collect_history(const struct pv_ledger_row *row, void *arg)
         return 0;
     }
     bool unfinished = row->state == PV_STATE_FAILED || row->state == PV_STATE_INTERRUPTED;
-    if (row->kind == PV_LEDGER_PROVISION && unfinished && row->cert_serial[0] != '\0' &&
-        row->revoked_at[0] == '\0' &&
+    bool provision = row->kind == PV_LEDGER_PROVISION;
+    if (provision && unfinished && row->cert_serial[0] != '\0' && row->revoked_at[0] == '\0' &&
         w->ji->stale_count < sizeof w->ji->stale / sizeof w->ji->stale[0]) {
         snprintf(w->ji->stale[w->ji->stale_count++], sizeof w->ji->stale[0], "%s",
                  row->cert_serial);
     }
-    if (row->kind == PV_LEDGER_RESET && row->step >= PV_STEP_ERASED) {
-        w->erased_by = row->id;
-    } else if (row->kind == PV_LEDGER_PROVISION && row->step >= PV_STEP_WRITTEN) {
-        w->erased_by = 0;
+    if (provision ? row->step >= PV_STEP_WRITE : row->step >= PV_STEP_ERASED) {
+        w->touched_by = row->id;
+        w->erased = !provision;
+        w->write_unfinished = provision && unfinished;
     }
     return 0;
 }
@@ -99,19 +103,19 @@ static int decide(struct job *j, const struct pv_ledger_row *cur, enum pv_ledger
 }
 
 /* The ledger file may be new (another station, a changed "ledger" key): the
- * CA's record still knows whether this board's id has a live certificate. */
+ * CA's record still knows whether this board (by its MAC) or its id has a
+ * live certificate. A {seq} id is not known yet (only this ledger would
+ * give the number), so such boards are looked up by MAC alone. */
 static int decide_from_record(struct job *j, struct job_identity *ji,
                               enum pv_reprovision_policy policy)
 {
-    if (j->pre->uses_seq) {
-        return PV_OK; /* the id needs a number only this ledger would give */
-    }
-    struct pv_device dev;
-    if (pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
+    struct pv_device dev = {.id = ""};
+    if (!j->pre->uses_seq && pv_device_init(&dev, j->p, NULL, j->mac, -1, NULL, &j->err) != PV_OK) {
         return job_fail_pv(j, &j->err);
     }
     struct pv_issued live;
-    int rc = pv_issued_live_device(j->jobs->profile, dev.id, (int64_t)time(NULL), &live, &j->err);
+    int rc = pv_issued_live_device(j->jobs->profile, dev.id[0] ? dev.id : NULL, j->r->mac,
+                                   (int64_t)time(NULL), &live, &j->err);
     if (rc == PV_ERR_NOT_FOUND) {
         return PV_OK;
     }
@@ -137,9 +141,10 @@ static int decide_from_record(struct job *j, struct job_identity *ji,
     return job_fail(j, PV_ERR_EXISTS,
                     "run again with --reprovision renew (a new identity; the old certificate is "
                     "revoked) or --reprovision keep (keep the board's key and certificate)",
-                    "%s already has a live certificate %s in the CA's record (this ledger has no "
-                    "attempt for the board); not minting a second one without --reprovision",
-                    dev.id, live.serial);
+                    "%s (MAC %s) already has a live certificate %s in the CA's record (this "
+                    "ledger has no attempt for the board); not minting a second one without "
+                    "--reprovision",
+                    live.id, j->r->mac, live.serial);
 }
 
 /* A factory reset erased the board since it was last written: there is no
@@ -156,6 +161,41 @@ static int decide_after_reset(struct job *j, struct job_identity *ji,
                         "so there is none to keep",
                         (long long)reset_id);
     }
+    if (cur != NULL) {
+        ji->mode = PV_REPROVISION_RENEW;
+        snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
+        return PV_OK;
+    }
+    return decide_from_record(j, ji, PV_POLICY_RENEW);
+}
+
+/*
+ * A provisioning attempt began writing this board and never finished
+ * (killed, failed, cancelled): its flash may hold the old identity, the new
+ * one, or half of either, so only a new identity finishes the job, as a
+ * renew (the old certificate revoked once the new one is verified, the
+ * unfinished attempt's own as superseded). There is nothing sound to keep.
+ */
+static int decide_after_unfinished_write(struct job *j, struct job_identity *ji,
+                                         const struct pv_ledger_row *cur, int64_t attempt)
+{
+    if (j->jobs->mode == PV_JOB_ONLY_FS || j->jobs->reprovision == PV_POLICY_KEEP) {
+        struct pv_ledger_row *row = calloc(1, sizeof *row);
+        char how[600] = "stopped";
+        if (row != NULL && pv_ledger_get(j->jobs->ledger, attempt, row, &j->err) == PV_OK) {
+            pv_ledger_describe(row, how, sizeof how);
+        }
+        free(row);
+        return job_fail(j, PV_ERR_INVALID,
+                        "run a plain provision (or --reprovision renew) to finish it with a new "
+                        "identity",
+                        "cannot keep the board's identity: attempt %lld stopped while writing the "
+                        "board (%s), so its flash may hold half an identity",
+                        (long long)attempt, how);
+    }
+    snprintf(j->r->note, sizeof j->r->note,
+             "finishes attempt %lld, which stopped while writing the board: a new identity",
+             (long long)attempt);
     if (cur != NULL) {
         ji->mode = PV_REPROVISION_RENEW;
         snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
@@ -254,8 +294,8 @@ static int check_kept_owner(struct job *j, const struct pv_identity *ident)
         return refuse_kept(j, what);
     }
     struct pv_issued live;
-    int rc =
-        pv_issued_live_device(j->jobs->profile, ident->id, (int64_t)time(NULL), &live, &j->err);
+    int rc = pv_issued_live_device(j->jobs->profile, ident->id, j->r->mac, (int64_t)time(NULL),
+                                   &live, &j->err);
     if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
         return job_fail_pv(j, &j->err);
     }
@@ -353,7 +393,10 @@ static int record_minted(struct job *j, struct job_identity *ji)
     char why[64];
     snprintf(why, sizeof why, "superseded by attempt %lld", (long long)j->id);
     for (size_t i = 0; i < ji->stale_count; i++) {
-        if (!same_serial(ji->stale[i], ji->ident.serial)) {
+        /* The certificate a renew replaces (an unfinished keep attempt names
+         * it too) stays live until the new one is on the board. */
+        if (!same_serial(ji->stale[i], ji->ident.serial) &&
+            !same_serial(ji->stale[i], ji->replaced)) {
             int rc = identity_revoke(j, ji->stale[i], pv_crl_reason("superseded"), why);
             if (rc != PV_OK) {
                 return rc;
@@ -384,8 +427,10 @@ int identity_choose(struct job *j, struct job_identity *ji)
     rc = pv_ledger_foreach(jobs->ledger, &f, collect_history, &w, &j->err);
     if (rc != PV_OK) {
         rc = job_fail_pv(j, &j->err);
-    } else if (w.erased_by != 0) {
-        rc = decide_after_reset(j, ji, seen ? cur : NULL, w.erased_by);
+    } else if (w.erased) {
+        rc = decide_after_reset(j, ji, seen ? cur : NULL, w.touched_by);
+    } else if (w.write_unfinished) {
+        rc = decide_after_unfinished_write(j, ji, seen ? cur : NULL, w.touched_by);
     } else if (jobs->mode == PV_JOB_ONLY_FS) {
         ji->mode = PV_REPROVISION_KEEP;
     } else if (seen) {

@@ -80,6 +80,10 @@ static int write_and_record(struct job *j, struct job_identity *ji,
     const struct pv_jobs *jobs = j->jobs;
     struct pv_job_result *r = j->r;
     bool verified = false;
+    /* From here the board may hold half an image: a re-run must know. */
+    if (pv_ledger_step(jobs->ledger, j->id, PV_STEP_WRITE, &j->err) != PV_OK) {
+        return job_fail_pv(j, &j->err);
+    }
     if (plan_write(j, regions, n, &verified) != PV_OK) {
         return r->cancelled ? PV_ERR_CANCELLED : PV_ERR_DEVICE;
     }

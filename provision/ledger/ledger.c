@@ -13,51 +13,19 @@
 
 #include "provision/ledger/ledger_priv.h"
 
+/* As in version 1: an upgrade leaves it alone. */
+#define SQL_SEQ_NUMBERS                                                                            \
+    "CREATE TABLE seq_numbers (\n"                                                                 \
+    "  profile TEXT NOT NULL,\n"                                                                   \
+    "  seq INTEGER NOT NULL CHECK (seq > 0),\n"                                                    \
+    "  mac TEXT NOT NULL,\n"                                                                       \
+    "  assigned_at TEXT NOT NULL,\n"                                                               \
+    "  PRIMARY KEY (profile, seq),\n"                                                              \
+    "  UNIQUE (profile, mac)\n"                                                                    \
+    ");\n"
+
 static const char schema[] =
-    "CREATE TABLE attempts (\n"
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  kind TEXT NOT NULL CHECK (kind IN ('provision', 'reset')),\n"
-    "  step TEXT NOT NULL CHECK (step IN ('started', 'connected', 'minted', 'erased',\n"
-    "    'written', 'verified', 'provisioned', 'reset')),\n"
-    "  outcome TEXT NOT NULL DEFAULT 'running'\n"
-    "    CHECK (outcome IN ('running', 'done', 'failed', 'interrupted')),\n"
-    "  failed_at TEXT CHECK (failed_at IN ('connect', 'mint', 'erase', 'write', 'verify',\n"
-    "    'reset')),\n"
-    "  reprovision TEXT NOT NULL DEFAULT '' CHECK (reprovision IN ('', 'renew', 'keep')),\n"
-    "  profile TEXT NOT NULL,\n"
-    "  port TEXT NOT NULL,\n"
-    "  owner TEXT NOT NULL,\n"
-    "  mac TEXT,\n"
-    "  chip TEXT,\n"
-    "  flash_size INTEGER,\n"
-    "  seq INTEGER,\n"
-    "  device_id TEXT,\n"
-    "  cert_serial TEXT,\n"
-    "  cert_sha256 TEXT,\n"
-    "  cert_not_after TEXT,\n"
-    "  firmware_sha256 TEXT,\n"
-    "  fs_sha256 TEXT,\n"
-    "  error TEXT,\n"
-    "  started_at TEXT NOT NULL,\n"
-    "  updated_at TEXT NOT NULL,\n"
-    "  ended_at TEXT,\n"
-    "  revoked_at TEXT,\n"
-    "  revoke_reason TEXT\n"
-    ");\n"
-    "CREATE INDEX attempts_by_mac ON attempts (mac, id);\n"
-    "CREATE INDEX attempts_by_device ON attempts (device_id, id);\n"
-    "CREATE INDEX attempts_by_serial ON attempts (cert_serial);\n"
-    "CREATE INDEX attempts_running ON attempts (outcome) WHERE outcome = 'running';\n"
-    "CREATE TABLE seq_numbers (\n"
-    "  profile TEXT NOT NULL,\n"
-    "  seq INTEGER NOT NULL CHECK (seq > 0),\n"
-    "  mac TEXT NOT NULL,\n"
-    "  assigned_at TEXT NOT NULL,\n"
-    "  PRIMARY KEY (profile, seq),\n"
-    "  UNIQUE (profile, mac)\n"
-    ");\n"
-    "CREATE VIEW devices AS SELECT * FROM attempts WHERE id IN\n"
-    "  (SELECT max(id) FROM attempts WHERE mac IS NOT NULL GROUP BY mac);\n";
+    LEDGER_SQL_ATTEMPTS LEDGER_SQL_ATTEMPTS_INDEXES SQL_SEQ_NUMBERS LEDGER_SQL_DEVICES_VIEW;
 
 int ledger_db_error(struct pv_ledger *lg, struct pv_error *err, const char *what)
 {
@@ -158,6 +126,7 @@ static const struct pv_db_kind kind = {
     .version = LEDGER_SCHEMA_VERSION,
     .missing_hint = "nothing has been provisioned with this ledger yet, or the path is wrong",
     .foreign_hint = "point the profile's \"ledger\" (or --ledger) at a file of its own",
+    .migrate = ledger_migrate,
 };
 
 static int open_ledger(const char *path, unsigned flags, struct pv_ledger **out,

@@ -28,10 +28,13 @@
  *
  * Steps of a provisioning attempt, in order (each may be skipped, never
  * revisited):
- *     started -> connected -> minted -> written -> verified -> provisioned
+ *     started -> connected -> minted -> write -> written -> verified -> provisioned
  * and of a factory reset:
- *     started -> connected -> erased -> written -> verified -> reset
- * "provisioned" and "reset" end the attempt. pv_ledger_fail() ends it at any
+ *     started -> connected -> erased -> write -> written -> verified -> reset
+ * "write" is recorded just before the first byte goes to the board's flash,
+ * so an attempt that stops after it ("interrupted at write") may have left
+ * the flash half written, and one that stops before it left the board as it
+ * was. "provisioned" and "reset" end the attempt. pv_ledger_fail() ends it at any
  * point with the step that could not be reached and the error text. An
  * attempt whose process died before it ended reads as "interrupted at
  * <step>" (the row names its owner: boot id, pid and process start time, so a
@@ -60,7 +63,8 @@
  * its calls); several handles, threads or processes may use the same file at
  * once (writers queue on SQLite's lock for up to 10 s).
  *
- * Schema (version 1): table attempts (one row per attempt, see struct
+ * Schema (version 2; a version-1 file is upgraded in place when opened, see
+ * ledger_migrate.c, unless it is read-only): table attempts (one row per attempt, see struct
  * pv_ledger_row for the columns), table seq_numbers (profile, seq, mac),
  * view devices (the latest attempt of each MAC).
  *
@@ -88,6 +92,7 @@ enum pv_ledger_step {
     PV_STEP_CONNECTED,
     PV_STEP_MINTED, /* provision only */
     PV_STEP_ERASED, /* reset only */
+    PV_STEP_WRITE,  /* about to write the board: its flash may be half written */
     PV_STEP_WRITTEN,
     PV_STEP_VERIFIED,
     PV_STEP_PROVISIONED, /* provision only, final */
@@ -145,10 +150,14 @@ struct pv_ledger_row {
 
 /* Opens or creates the ledger at `path` (mode 0600). A file that is not an
  * espprov ledger (another SQLite application, other tables, not SQLite) is
- * refused with PV_ERR_INVALID and left untouched. Close with pv_ledger_close(). */
+ * refused with PV_ERR_INVALID and left untouched. One written by an older
+ * espprov is upgraded first (one transaction; PV_ERR_DB if it is
+ * read-only), one by a newer espprov refused with PV_ERR_DB. Close with
+ * pv_ledger_close(). */
 int pv_ledger_open(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* The same for readers: never creates a file; PV_ERR_NOT_FOUND ("no ledger
- * at PATH yet") when there is none or it is empty. */
+ * at PATH yet") when there is none or it is empty. An older ledger that is
+ * read-only is read as it is. */
 int pv_ledger_open_existing(const char *path, struct pv_ledger **out, struct pv_error *err);
 /* Closes and frees; wipes the registered secrets from memory. NULL is a no-op. */
 void pv_ledger_close(struct pv_ledger *lg);
@@ -194,7 +203,7 @@ int pv_ledger_minted(struct pv_ledger *lg, int64_t id, const struct pv_ledger_id
  * characters); `fs_sha256` the filesystem image's. Either may be NULL. */
 int pv_ledger_written(struct pv_ledger *lg, int64_t id, const char *firmware_sha256,
                       const char *fs_sha256, struct pv_error *err);
-/* Moves to a step that carries no data: erased, verified, provisioned, reset.
+/* Moves to a step that carries no data: erased, write, verified, provisioned, reset.
  * Refuses a step of the other kind or one not after the current step. */
 int pv_ledger_step(struct pv_ledger *lg, int64_t id, enum pv_ledger_step step,
                    struct pv_error *err);

@@ -8,12 +8,54 @@
 #include "provision/core/core.h"
 #include "provision/ledger/ledger.h"
 
-#define LEDGER_SCHEMA_VERSION 1
+/* 2: step 'write' (version-1 files are upgraded by ledger_migrate()). */
+#define LEDGER_SCHEMA_VERSION 2
 /* PRAGMA application_id: "EPLG", so a CA record or any other SQLite file
  * with the same user_version is never taken for a ledger. */
 #define LEDGER_APPLICATION_ID 0x45504C47
 #define LEDGER_MAX_SECRETS    16
 #define LEDGER_NOW            "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+/* The parts of the schema an upgrade makes again (ledger.c has the rest). */
+#define LEDGER_SQL_ATTEMPTS                                                                        \
+    "CREATE TABLE attempts (\n"                                                                    \
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"                                                    \
+    "  kind TEXT NOT NULL CHECK (kind IN ('provision', 'reset')),\n"                               \
+    "  step TEXT NOT NULL CHECK (step IN ('started', 'connected', 'minted', 'erased',\n"           \
+    "    'write', 'written', 'verified', 'provisioned', 'reset')),\n"                              \
+    "  outcome TEXT NOT NULL DEFAULT 'running'\n"                                                  \
+    "    CHECK (outcome IN ('running', 'done', 'failed', 'interrupted')),\n"                       \
+    "  failed_at TEXT CHECK (failed_at IN ('connect', 'mint', 'erase', 'write', 'verify',\n"       \
+    "    'reset')),\n"                                                                             \
+    "  reprovision TEXT NOT NULL DEFAULT '' CHECK (reprovision IN ('', 'renew', 'keep')),\n"       \
+    "  profile TEXT NOT NULL,\n"                                                                   \
+    "  port TEXT NOT NULL,\n"                                                                      \
+    "  owner TEXT NOT NULL,\n"                                                                     \
+    "  mac TEXT,\n"                                                                                \
+    "  chip TEXT,\n"                                                                               \
+    "  flash_size INTEGER,\n"                                                                      \
+    "  seq INTEGER,\n"                                                                             \
+    "  device_id TEXT,\n"                                                                          \
+    "  cert_serial TEXT,\n"                                                                        \
+    "  cert_sha256 TEXT,\n"                                                                        \
+    "  cert_not_after TEXT,\n"                                                                     \
+    "  firmware_sha256 TEXT,\n"                                                                    \
+    "  fs_sha256 TEXT,\n"                                                                          \
+    "  error TEXT,\n"                                                                              \
+    "  started_at TEXT NOT NULL,\n"                                                                \
+    "  updated_at TEXT NOT NULL,\n"                                                                \
+    "  ended_at TEXT,\n"                                                                           \
+    "  revoked_at TEXT,\n"                                                                         \
+    "  revoke_reason TEXT\n"                                                                       \
+    ");\n"
+#define LEDGER_SQL_ATTEMPTS_INDEXES                                                                \
+    "CREATE INDEX attempts_by_mac ON attempts (mac, id);\n"                                        \
+    "CREATE INDEX attempts_by_device ON attempts (device_id, id);\n"                               \
+    "CREATE INDEX attempts_by_serial ON attempts (cert_serial);\n"                                 \
+    "CREATE INDEX attempts_running ON attempts (outcome) WHERE outcome = 'running';\n"
+#define LEDGER_SQL_DEVICES_VIEW                                                                    \
+    "CREATE VIEW devices AS SELECT * FROM attempts WHERE id IN\n"                                  \
+    "  (SELECT max(id) FROM attempts WHERE mac IS NOT NULL GROUP BY mac);\n"
 
 struct pv_ledger {
     sqlite3 *db;
@@ -59,6 +101,10 @@ int ledger_txn_end(struct pv_ledger *lg, int rc, struct pv_error *err);
 /* Runs one statement; returns the number of rows changed or an error. */
 int ledger_run(struct pv_ledger *lg, const char *sql, const struct ledger_param *params, size_t n,
                struct pv_error *err);
+
+/* Upgrades a ledger of schema `from_version` to LEDGER_SCHEMA_VERSION inside
+ * the caller's transaction (struct pv_db_kind's migrate). */
+int ledger_migrate(sqlite3 *db, int from_version, struct pv_error *err);
 
 /* Sets a PV_ERR_DB error from the connection's last error. */
 int ledger_db_error(struct pv_ledger *lg, struct pv_error *err, const char *what);

@@ -20,6 +20,9 @@ static const struct {
     [PV_STEP_CONNECTED] = {"connected", "connect"},
     [PV_STEP_MINTED] = {"minted", "mint"},
     [PV_STEP_ERASED] = {"erased", "erase"},
+    /* Not reaching "write" and not reaching "written" are the same failure
+     * to a reader ("failed at write"), so the action has one owner: written. */
+    [PV_STEP_WRITE] = {"write", NULL},
     [PV_STEP_WRITTEN] = {"written", "write"},
     [PV_STEP_VERIFIED] = {"verified", "verify"},
     /* Both final steps end with the hard reset that starts the firmware. */
@@ -42,6 +45,9 @@ const char *pv_ledger_step_name(enum pv_ledger_step step)
 
 const char *ledger_action_name(enum pv_ledger_step step)
 {
+    if (step == PV_STEP_WRITE) {
+        step = PV_STEP_WRITTEN;
+    }
     return (size_t)step < COUNT(steps) ? steps[step].action : "?";
 }
 
@@ -59,7 +65,7 @@ bool ledger_step_from_name(const char *name, enum pv_ledger_step *out)
 bool ledger_step_from_action(const char *name, enum pv_ledger_step *out)
 {
     for (size_t i = 0; i < COUNT(steps); i++) {
-        if (strcmp(name, steps[i].action) == 0) {
+        if (steps[i].action != NULL && strcmp(name, steps[i].action) == 0) {
             *out = (enum pv_ledger_step)i;
             return true;
         }

@@ -366,8 +366,8 @@ int pv_ledger_written(struct pv_ledger *lg, int64_t id, const char *firmware_sha
 
 int pv_ledger_step(struct pv_ledger *lg, int64_t id, enum pv_ledger_step step, struct pv_error *err)
 {
-    if (step != PV_STEP_ERASED && step != PV_STEP_VERIFIED && step != PV_STEP_PROVISIONED &&
-        step != PV_STEP_RESET) {
+    if (step != PV_STEP_ERASED && step != PV_STEP_WRITE && step != PV_STEP_VERIFIED &&
+        step != PV_STEP_PROVISIONED && step != PV_STEP_RESET) {
         return pv_error_set(err, PV_ERR_INVALID, NULL,
                             "ledger: step '%s' carries data; use its own function",
                             pv_ledger_step_name(step));

@@ -113,16 +113,26 @@ int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct p
     X509 **xs = calloc(n ? n : 1, sizeof *xs);
     EVP_PKEY **keys = calloc(n ? n : 1, sizeof *keys);
     const char **ids = calloc(n ? n : 1, sizeof *ids);
-    int rc = xs && keys && ids ? PV_OK : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
+    const char **macs = calloc(n ? n : 1, sizeof *macs);
+    char(*mac_text)[18] = calloc(n ? n : 1, sizeof *mac_text);
+    int rc = xs && keys && ids && macs && mac_text
+                 ? PV_OK
+                 : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
         ids[i] = devs[i].id;
+        if (devs[i].has_mac) {
+            const uint8_t *m = devs[i].mac;
+            snprintf(mac_text[i], sizeof mac_text[i], "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                     m[2], m[3], m[4], m[5]);
+            macs[i] = mac_text[i];
+        }
         rc = build_device(ca, p, &devs[i], pool, &xs[i], &keys[i], err);
         if (rc != PV_OK && n > 1) {
             pv_error_prefix(err, "device %s", devs[i].id);
         }
     }
     if (rc == PV_OK) {
-        rc = pv_ca_sign_record_many(ca, xs, "device", ids, n, err);
+        rc = pv_ca_sign_record_many(ca, xs, "device", ids, macs, n, err);
     }
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
         rc = pv_identity_fill(xs[i], keys[i], devs[i].id, &out[i], err);
@@ -141,6 +151,8 @@ int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct p
     free(xs);
     free(keys);
     free(ids);
+    free(macs);
+    free(mac_text);
     return rc;
 }
 
@@ -356,11 +368,20 @@ static void name_text(const X509_NAME *name, char *out, size_t len)
 int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err)
 {
     memset(out, 0, sizeof *out);
-    const unsigned char *p = der;
-    X509 *x = len <= INT32_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+    X509 *x = NULL;
+    if (len > INT32_MAX) {
+        x = NULL;
+    } else if (is_pem(der, len)) {
+        BIO *b = BIO_new_mem_buf(der, (int)len);
+        x = b ? PEM_read_bio_X509(b, NULL, no_prompt, NULL) : NULL;
+        BIO_free(b);
+    } else {
+        const unsigned char *p = der;
+        x = d2i_X509(NULL, &p, (long)len);
+    }
     if (x == NULL) {
         ERR_clear_error();
-        return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER certificate");
+        return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER or PEM certificate");
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;

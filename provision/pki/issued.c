@@ -17,7 +17,9 @@
 
 #include "provision/pki/pki_priv.h"
 
-#define SCHEMA_VERSION 1
+/* 2: the board's MAC beside a device certificate (one live certificate per
+ * MAC, whatever id a {seq} template gives it). */
+#define SCHEMA_VERSION 2
 #define APPLICATION_ID 0x45504341 /* "EPCA"; the ledger is "EPLG" */
 
 static const char schema[] = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -31,8 +33,23 @@ static const char schema[] = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEX
                              "  not_after INTEGER NOT NULL,"
                              "  revoked_at INTEGER,"
                              "  reason INTEGER,"
-                             "  cert BLOB NOT NULL);"
-                             "CREATE INDEX issued_by_id ON issued (id);";
+                             "  cert BLOB NOT NULL,"
+                             "  mac TEXT);"
+                             "CREATE INDEX issued_by_id ON issued (id);"
+                             "CREATE INDEX issued_by_mac ON issued (mac);";
+
+/* Version 1 -> 2: the MAC column, empty for what was issued before. */
+static int migrate(struct sqlite3 *db, int from_version, struct pv_error *err)
+{
+    if (from_version != 1) {
+        return pv_error_set(err, PV_ERR_DB, "use the espprov release that wrote it",
+                            "issuance record: no upgrade from schema version %d", from_version);
+    }
+    return pv_db_exec(db,
+                      "ALTER TABLE issued ADD COLUMN mac TEXT;"
+                      "CREATE INDEX issued_by_mac ON issued (mac);",
+                      err);
+}
 
 struct issued_db {
     sqlite3 *db;
@@ -82,6 +99,7 @@ static const struct pv_db_kind kind = {
     .version = SCHEMA_VERSION,
     .missing_hint = "create the CA with 'espprov ca init', or set .ca.db in the profile",
     .foreign_hint = "point .ca.db in the profile at a file of its own",
+    .migrate = migrate,
 };
 
 int pv_issued_open(const char *path, const char *ca_sha256, bool create, struct issued_db **out,
@@ -114,7 +132,7 @@ int pv_issued_open(const char *path, const char *ca_sha256, bool create, struct 
     if (rc == PV_OK &&
         sqlite3_prepare_v2(d->db,
                            "INSERT INTO issued (serial, kind, id, subject, sha256, issued_at, "
-                           "not_after, cert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           "not_after, cert, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            -1, &d->insert, NULL) != SQLITE_OK) {
         rc = db_error(d, err, "cannot prepare the issuance record");
     }
@@ -151,6 +169,9 @@ static int insert_row(struct issued_db *d, const struct pv_issued *row, const ch
     sqlite3_bind_int64(st, 6, row->issued_at);
     sqlite3_bind_int64(st, 7, row->not_after);
     sqlite3_bind_blob(st, 8, der, (int)der_len, SQLITE_STATIC);
+    if (row->mac[0] != '\0') {
+        sqlite3_bind_text(st, 9, row->mac, -1, SQLITE_STATIC);
+    }
     int step = sqlite3_step(st);
     int ext = sqlite3_extended_errcode(d->db);
     sqlite3_reset(st);
@@ -199,9 +220,11 @@ static void row_from(sqlite3_stmt *st, struct pv_issued *r)
     r->not_after = sqlite3_column_int64(st, 5);
     r->revoked_at = sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 6);
     r->reason = sqlite3_column_int(st, 7);
+    const unsigned char *mac = sqlite3_column_text(st, 8);
+    snprintf(r->mac, sizeof r->mac, "%s", mac ? (const char *)mac : "");
 }
 
-#define ROW_COLUMNS "serial, kind, id, sha256, issued_at, not_after, revoked_at, reason"
+#define ROW_COLUMNS "serial, kind, id, sha256, issued_at, not_after, revoked_at, reason, mac"
 
 static int each(struct issued_db *d, const char *sql, int (*fn)(void *, const struct pv_issued *),
                 void *user, struct pv_error *err)
@@ -284,7 +307,7 @@ static int keep_live(void *user, const struct pv_issued *row)
     return 0;
 }
 
-int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t now,
+int pv_issued_live_device(const struct pv_profile *p, const char *id, const char *mac, int64_t now,
                           struct pv_issued *row, struct pv_error *err)
 {
     struct issued_db *d;
@@ -292,15 +315,20 @@ int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t no
         return err->code;
     }
     struct live_walk w = {now, row, false};
-    char *sql = sqlite3_mprintf("SELECT " ROW_COLUMNS " FROM issued WHERE kind = 'device' AND "
-                                "id = %Q AND revoked_at IS NULL ORDER BY rowid",
-                                id);
+    /* %Q of NULL is NULL, which matches nothing. */
+    char *sql =
+        sqlite3_mprintf("SELECT " ROW_COLUMNS " FROM issued WHERE kind = 'device' AND "
+                        "(id = %Q OR mac = lower(%Q)) AND revoked_at IS NULL ORDER BY rowid",
+                        id, mac);
     int rc = sql ? each(d, sql, keep_live, &w, err)
                  : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     sqlite3_free(sql);
     pv_issued_close(d);
     if (rc == PV_OK && !w.found) {
-        rc = pv_error_set(err, PV_ERR_NOT_FOUND, NULL, "no live device certificate for '%s'", id);
+        rc = pv_error_set(err, PV_ERR_NOT_FOUND, NULL, "no live device certificate for '%s'",
+                          id    ? id
+                          : mac ? mac
+                                : "");
     }
     return rc;
 }

@@ -150,7 +150,7 @@ struct pv_cert_info {
     char sha256[65];
     int64_t not_before, not_after; /* Unix seconds; not_after INT64_MAX for "never" */
 };
-/* Parses a DER certificate. */
+/* Parses a certificate, DER or PEM. */
 int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err);
 /* PV_OK when `ident`'s certificate was signed by the CA certificate `ca_der`,
  * else PV_ERR_INVALID saying so. */
@@ -185,6 +185,7 @@ struct pv_issued {
     int64_t not_after;  /* INT64_MAX for never */
     int64_t revoked_at; /* 0 when not revoked */
     int reason;         /* CRL reason code when revoked */
+    char mac[18];       /* device: the board's "aa:bb:cc:dd:ee:ff", "" when not known */
 };
 
 /* CRL reason from its name ("unspecified", "keyCompromise", "superseded",
@@ -205,11 +206,12 @@ int pv_revoke(const struct pv_profile *p, const char *serial, const char *id, in
 int pv_issued_list(const struct pv_profile *p, int (*fn)(void *user, const struct pv_issued *row),
                    void *user, struct pv_error *err);
 /*
- * The newest live device certificate of `id` (unrevoked, not_after after
- * `now`, Unix seconds): the record, not any ledger, says whether a device id
- * already has an identity. PV_ERR_NOT_FOUND when it has none.
+ * The newest live device certificate (unrevoked, not_after after `now`, Unix
+ * seconds) of device `id` or of the board with `mac` ("aa:bb:cc:dd:ee:ff";
+ * either may be NULL): the record, not any ledger, says whether a device id
+ * or a board already has an identity. PV_ERR_NOT_FOUND when it has none.
  */
-int pv_issued_live_device(const struct pv_profile *p, const char *id, int64_t now,
+int pv_issued_live_device(const struct pv_profile *p, const char *id, const char *mac, int64_t now,
                           struct pv_issued *row, struct pv_error *err);
 /* The certificate recorded for `id_or_serial`: a device or server id (its
  * newest certificate) or a serial (hex, colons allowed), as DER in a malloc'd

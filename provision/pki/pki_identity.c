@@ -144,8 +144,8 @@ struct pending {
     int der_len;
 };
 
-static int sign_one(struct pv_ca *ca, X509 *x, const char *kind, const char *id, struct pending *pd,
-                    struct pv_error *err)
+static int sign_one(struct pv_ca *ca, X509 *x, const char *kind, const char *id, const char *mac,
+                    struct pending *pd, struct pv_error *err)
 {
     OPENSSL_free(pd->der);
     memset(pd, 0, sizeof *pd);
@@ -154,6 +154,7 @@ static int sign_one(struct pv_ca *ca, X509 *x, const char *kind, const char *id,
     }
     snprintf(pd->row.kind, sizeof pd->row.kind, "%s", kind);
     snprintf(pd->row.id, sizeof pd->row.id, "%s", id);
+    snprintf(pd->row.mac, sizeof pd->row.mac, "%s", mac ? mac : "");
     X509_NAME_oneline(X509_get_subject_name(x), pd->subject, sizeof pd->subject);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -169,7 +170,8 @@ static int sign_one(struct pv_ca *ca, X509 *x, const char *kind, const char *id,
 }
 
 int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
-                           const char *const *ids, size_t n, struct pv_error *err)
+                           const char *const *ids, const char *const *macs, size_t n,
+                           struct pv_error *err)
 {
     struct pending *pd = calloc(n ? n : 1, sizeof *pd);
     const struct pv_issued **rows = calloc(n ? n : 1, sizeof *rows);
@@ -180,7 +182,7 @@ int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
                  ? PV_OK
                  : pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
-        rc = sign_one(ca, xs[i], kind, ids[i], &pd[i], err);
+        rc = sign_one(ca, xs[i], kind, ids[i], macs ? macs[i] : NULL, &pd[i], err);
     }
     /* A serial already in the record (never seen in practice: 127 random
      * bits) gets a new serial and signature, and the batch is retried. */
@@ -198,7 +200,7 @@ int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
         }
         rc = attempt < 3 ? pv_random_serial(xs[dup], err) : PV_ERR_DB;
         if (rc == PV_OK) {
-            rc = sign_one(ca, xs[dup], kind, ids[dup], &pd[dup], err);
+            rc = sign_one(ca, xs[dup], kind, ids[dup], macs ? macs[dup] : NULL, &pd[dup], err);
         } else if (rc == PV_ERR_DB) {
             pv_error_set(err, PV_ERR_DB, "check the random number generator",
                          "four random serials in a row were already recorded");
@@ -218,5 +220,5 @@ int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
 int pv_ca_sign_record(struct pv_ca *ca, X509 *x, const char *kind, const char *id,
                       struct pv_error *err)
 {
-    return pv_ca_sign_record_many(ca, &x, kind, &id, 1, err);
+    return pv_ca_sign_record_many(ca, &x, kind, &id, NULL, 1, err);
 }

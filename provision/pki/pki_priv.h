@@ -106,9 +106,11 @@ int pv_serial_hex(const ASN1_INTEGER *serial, char *out, size_t len);
 int pv_ca_sign_record(struct pv_ca *ca, X509 *x, const char *kind, const char *id,
                       struct pv_error *err);
 /* The same for n certificates, all recorded in one transaction (one disk
- * sync) before any is returned. */
+ * sync) before any is returned. `macs` (may be NULL, as may each entry)
+ * names the board each device certificate is for. */
 int pv_ca_sign_record_many(struct pv_ca *ca, X509 *const *xs, const char *kind,
-                           const char *const *ids, size_t n, struct pv_error *err);
+                           const char *const *ids, const char *const *macs, size_t n,
+                           struct pv_error *err);
 
 /* ===== Key pool (keypool.c) =========================================== */
 

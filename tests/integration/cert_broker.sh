@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 chmod 0711 "$T_TMP"
 mkdir -m 0755 "$T_TMP/w" && cd "$T_TMP/w" || exit 1
 cp -r "$root/profiles/." .
-export CA_PASS="ca-pass-$$" WIFI_PASS="wifi-pass-$$"
+export CA_PASS="ca-pass-$$-broker" WIFI_PASS="wifi-pass-$$-broker"
 # The README says `espprov`: the binary under test.
 PATH="$(dirname "$ESPPROV"):$PATH"
 PORT=$(free_port)

@@ -93,4 +93,28 @@ assert "one live certificate for solo, the new one" [ "$(live_for solo)" -eq 1 ]
 assert "the old one is revoked" grep -Eq "^$solo1 .*REVOKED" <("$ESPPROV" cert list -P a.json)
 assert "the new one is live" grep -Eq "^$solo2 +device +solo " <("$ESPPROV" cert list -P a.json)
 assert "and not revoked" not grep -Eq "^$solo2 .*REVOKED" <("$ESPPROV" cert list -P a.json)
+# ---- one live certificate per MAC, for {seq} ids too -----------------------
+# A {seq} id comes from the ledger's number, so a fresh ledger would give the
+# same board a new id: the record finds the board by its MAC instead.
+jq '.device.id = "node-{seq}" | .ledger = "seq-a.db"' a.json >q.json
+jq '.ledger = "seq-b.db"' q.json >q2.json
+sim_start b3 esp32 --mac 24:0a:c4:00:0f:03
+check "{seq}: provision board 3" "$ESPPROV" provision -P q.json -p "$T_TMP/b3.port"
+q1=$("$ESPPROV" cert list -P q.json --json | jq -r '[.[] | select(.mac == "24:0a:c4:00:0f:03")] | last | .serial')
+assert "cert list records the board's MAC" [ -n "$q1" ] && [ "$q1" != null ]
+check_fails "{seq}, fresh ledger: a plain provision is refused" 1 \
+    "$ESPPROV" provision -P q2.json -p "$T_TMP/b3.port"
+assert "the refusal names the MAC and the live serial" \
+    grep -q "node-1 (MAC 24:0a:c4:00:0f:03) already has a live certificate $q1" "$T_TMP/out" "$T_TMP/err"
+live_mac() { "$ESPPROV" cert list -P a.json --live --json |
+    jq '[.[] | select(.mac == "24:0a:c4:00:0f:03")] | length'; }
+assert "still one live certificate for the board" [ "$(live_mac)" -eq 1 ]
+check "{seq}, fresh ledger: --reprovision renew" \
+    "$ESPPROV" provision -P q2.json -p "$T_TMP/b3.port" --reprovision renew
+assert "one live certificate for the board, the new one" [ "$(live_mac)" -eq 1 ]
+assert "the old one is revoked" grep -q "^$q1 .*REVOKED" <("$ESPPROV" cert list -P a.json)
+check_fails "cert device --mac of that board is refused too" 1 \
+    "$ESPPROV" cert device -P q.json --mac 24:0a:c4:00:0f:03 --seq 7 --out out1
+assert "naming the board's MAC" grep -q "(MAC 24:0a:c4:00:0f:03) already has a live certificate" \
+    "$T_TMP/err"
 finish

@@ -160,4 +160,13 @@ if ${CC:-cc} -shared -fPIC -o shim.so shim.c -ldl 2>/dev/null; then
 else
     echo "note: no C compiler (\$CC), the full-disk checks are skipped"
 fi
+
+# ---- cert server --force: the replaced certificate is revoked ----------------
+first_server=$("$ESPPROV" cert list -P p.json --json | jq -r '[.[] | select(.kind == "server" and .revoked == null)] | .[0].serial')
+check "cert server --force replaces it" "$ESPPROV" cert server -P p.json --dns localhost --force
+assert "... and says the replaced one is revoked" grep -q "replaces $first_server, now revoked" \
+    "$T_TMP/out"
+assert "still exactly one live server certificate, the new one" [ "$(live_of server)" -eq 1 ]
+assert "the replaced one is revoked, superseded" \
+    [ "$("$ESPPROV" cert list -P p.json --json | jq --arg s "$first_server" '.[] | select(.serial == $s) | .reason')" = 4 ]
 finish

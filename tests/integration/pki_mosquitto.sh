@@ -15,7 +15,7 @@ if ! mosq_available; then
 fi
 
 cd "$T_TMP" || exit 1
-export PKI_CA_PASS="ca-pass-$$-$RANDOM"
+export PKI_CA_PASS="ca-pass-$$-$RANDOM-mq"
 export PKI_WIFI_PASS="wifi-pass-$$-$RANDOM"
 
 write_profile() { # FILE KEY_TYPE FORMAT

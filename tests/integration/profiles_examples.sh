@@ -10,7 +10,7 @@
 . "$(dirname "$0")/flash_common.inc"
 
 EXAMPLES=$(cd "$(dirname "$0")/../../profiles" && pwd)
-export CA_PASS="ca-pass-$$-$RANDOM" WIFI_PASS="wifi-pass-$$-$RANDOM"
+export CA_PASS="ca-pass-$$-$RANDOM-ex" WIFI_PASS="wifi-pass-$$-$RANDOM"
 cd "$T_TMP" || exit 1
 
 # fs_extract NAME PROFILE DIR: the board's filesystem region into DIR (the

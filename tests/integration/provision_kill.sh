@@ -72,10 +72,11 @@ run_and_kill() {
 
 run_and_kill "killed while connecting" 'any(.[]; .state == "running")'
 run_and_kill "killed after a mint" 'any(.[]; .state == "running" and .step == "minted")'
+run_and_kill "killed while writing" 'any(.[]; .state == "running" and .step == "write")'
 run_and_kill "killed after a write" 'any(.[]; .state == "running" and (.step == "written" or .step == "verified")) or ([.[] | select(.state == "running")] | length) == 0 and length > 6'
 
 # ---- Ctrl-C: once, boards in flight finish; twice, they stop cleanly ------
-interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board has minted
+interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board is being written
     local pid
     # Blank boards, so the firmware is written again (a board that holds it
     # already is done too fast for the second Ctrl-C to land in the write).
@@ -85,7 +86,7 @@ interrupt() { # LABEL SIGNALS: SIGINT the batch SIGNALS times once a board has m
     done
     "$ESPPROV" provision -P k.json "${PORTS[@]}" --reprovision renew >"$1.out" 2>"$1.err" &
     pid=$!
-    wait_for 60 sh -c "'$ESPPROV' ledger list -P k.json --json 2>/dev/null | jq -e 'any(.[]; .state == \"running\" and .step == \"minted\")' >/dev/null || ! kill -0 $pid"
+    wait_for 60 sh -c "'$ESPPROV' ledger list -P k.json --json 2>/dev/null | jq -e 'any(.[]; .state == \"running\" and .step == \"write\")' >/dev/null || ! kill -0 $pid"
     kill -INT "$pid"
     if [ "$2" = 2 ]; then sleep 0.3; kill -INT "$pid"; fi
     wait "$pid"

@@ -233,7 +233,7 @@ TEST(abort_stops_the_write_and_the_row_says_so)
     struct pv_ledger_row row;
     ASSERT_EQ_INT(pv_ledger_get(fx.lg, r.attempt, &row, &err), PV_OK);
     ASSERT_EQ_INT(row.state, PV_STATE_FAILED);
-    ASSERT_EQ_INT(row.step, PV_STEP_MINTED);
+    ASSERT_EQ_INT(row.step, PV_STEP_WRITE); /* the board may be half written */
     ASSERT_STREQ(row.error, "cancelled");
 }
 

@@ -638,10 +638,116 @@ TEST(a_dead_process_reads_as_interrupted)
     teardown(&f);
 }
 
+/* Begins an attempt on `mac` and moves it to step write (the board's flash
+ * about to change). */
+static int start_write(struct pv_ledger *lg, const char *mac, int64_t *id, struct pv_error *err)
+{
+    struct pv_ledger_identity ident = {"sensor-009", "09", SHA_A, 2000000000, PV_REPROVISION_RENEW};
+    int rc = pv_ledger_begin(lg, PV_LEDGER_PROVISION, "p", "/dev/ttyUSB3", id, err);
+    THEN(pv_ledger_connected(lg, *id, "esp32", mac, 0, err));
+    THEN(pv_ledger_minted(lg, *id, &ident, err));
+    THEN(pv_ledger_step(lg, *id, PV_STEP_WRITE, err));
+    return rc;
+}
+
+TEST(the_write_step_comes_before_the_first_byte_written)
+{
+    struct fixture f;
+    ASSERT_MSG(setup(&f), "%s", f.err.msg);
+    int64_t id = 0;
+    struct pv_ledger_row row;
+    char text[600];
+    ASSERT_MSG(start_write(f.lg, MAC_1, &id, &f.err) == PV_OK, "%s", f.err.msg);
+    ASSERT_EQ_INT(pv_ledger_get(f.lg, id, &row, &f.err), PV_OK);
+    ASSERT_EQ_INT(row.step, PV_STEP_WRITE);
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_STREQ(text, "running (write)");
+    struct pv_ledger_identity ident = {"d", "01", SHA_A, 2000000000, PV_REPROVISION_NONE};
+    ASSERT_EQ_INT(pv_ledger_minted(f.lg, id, &ident, &f.err), PV_ERR_INVALID);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, id, PV_STEP_WRITE, &f.err), PV_ERR_INVALID);
+    ASSERT_CONTAINS(f.err.msg, "is at 'write'; it cannot move to 'write'");
+    /* A write that fails reads "failed at write", its last step "write". */
+    ASSERT_EQ_INT(pv_ledger_fail(f.lg, id, PV_STEP_WRITTEN, "no reply", &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_get(f.lg, id, &row, &f.err), PV_OK);
+    ASSERT_EQ_INT(row.step, PV_STEP_WRITE);
+    ASSERT_EQ_INT(row.failed_step, PV_STEP_WRITTEN);
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_STREQ(text, "failed at write: no reply");
+
+    /* write -> written -> verified -> provisioned. */
+    ASSERT_EQ_INT(start_write(f.lg, MAC_1, &id, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_written(f.lg, id, SHA_A, NULL, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, id, PV_STEP_WRITE, &f.err), PV_ERR_INVALID);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, id, PV_STEP_VERIFIED, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, id, PV_STEP_PROVISIONED, &f.err), PV_OK);
+
+    /* A factory reset writes after it erased. */
+    int64_t reset = 0;
+    ASSERT_EQ_INT(pv_ledger_begin(f.lg, PV_LEDGER_RESET, "p", "COM3", &reset, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_connected(f.lg, reset, "esp32", MAC_1, 0, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, reset, PV_STEP_ERASED, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, reset, PV_STEP_WRITE, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, reset, PV_STEP_ERASED, &f.err), PV_ERR_INVALID);
+    ASSERT_EQ_INT(pv_ledger_written(f.lg, reset, SHA_A, NULL, &f.err), PV_OK);
+    ASSERT_EQ_INT(pv_ledger_step(f.lg, reset, PV_STEP_RESET, &f.err), PV_OK);
+
+    /* The exports name the step and the failed action apart. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.json", f.dir);
+    ASSERT_EQ_INT(pv_ledger_export_file(f.lg, NULL, PV_LEDGER_JSON, path, &f.err), PV_OK);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    ASSERT_MSG(doc != NULL, "%s", jerr.text);
+    json_t *first = json_array_get(doc, 0);
+    EXPECT(strcmp(json_string_value(json_object_get(first, "step")), "write") == 0);
+    EXPECT(strcmp(json_string_value(json_object_get(first, "failed_at")), "write") == 0);
+    EXPECT(strcmp(json_string_value(json_object_get(first, "state")), "failed") == 0);
+    json_decref(doc);
+    struct pv_ledger_filter failed = {.by_state = true, .state = PV_STATE_FAILED};
+    snprintf(path, sizeof path, "%s/out.csv", f.dir);
+    ASSERT_EQ_INT(pv_ledger_export_file(f.lg, &failed, PV_LEDGER_CSV, path, &f.err), PV_OK);
+    char buf[4096];
+    FILE *in = fopen(path, "rb");
+    ASSERT(in != NULL);
+    size_t n = fread(buf, 1, sizeof buf - 1, in);
+    fclose(in);
+    buf[n] = '\0';
+    ASSERT_CONTAINS(buf, "\r\n1,provision,failed,write,write,no reply,p,");
+    teardown(&f);
+}
+
+TEST(a_process_killed_while_writing_reads_interrupted_at_write)
+{
+    struct fixture f;
+    ASSERT_MSG(setup(&f), "%s", f.err.msg);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        struct pv_ledger *lg = NULL;
+        struct pv_error err;
+        int64_t id = 0;
+        int rc = pv_ledger_open(f.path, &lg, &err);
+        THEN(start_write(lg, MAC_2, &id, &err));
+        _exit(rc == PV_OK ? 0 : 1); /* as if killed mid-write */
+    }
+    int status = 0;
+    ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct pv_ledger_row row;
+    ASSERT_EQ_INT(pv_ledger_latest(f.lg, MAC_2, &row, &f.err), PV_OK);
+    ASSERT_EQ_INT(row.state, PV_STATE_INTERRUPTED);
+    ASSERT_EQ_INT(row.step, PV_STEP_WRITE);
+    char text[600];
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_STREQ(text, "interrupted at write");
+    teardown(&f);
+}
+
 TEST_MAIN(RUN(a_provisioning_attempt_from_start_to_end); RUN(steps_only_move_forward);
           RUN(a_certificate_that_never_expires); RUN(a_failure_names_the_step_and_the_error);
           RUN(seq_numbers_belong_to_boards); RUN(identity_renewal_and_revocation);
           RUN(bad_input_is_refused); RUN(mac_notations); RUN(walks_with_filters);
           RUN(exports_are_valid_csv_and_json); RUN(csv_cells_cannot_start_a_formula);
           RUN(only_ledger_files_open_as_ledgers); RUN(a_dead_process_reads_as_interrupted);
-          RUN(serials_keep_whole_octets_and_old_rows_still_match);)
+          RUN(serials_keep_whole_octets_and_old_rows_still_match);
+          RUN(the_write_step_comes_before_the_first_byte_written);
+          RUN(a_process_killed_while_writing_reads_interrupted_at_write);)

@@ -1,5 +1,6 @@
 /* Revocation, the CRL as OpenSSL checks it, and minting from parallel threads. */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <time.h>
 
 #include <openssl/pem.h>
@@ -184,22 +185,23 @@ TEST(live_device_certificate_of_an_id)
     struct pv_issued live;
     int64_t now = (int64_t)time(NULL);
     ASSERT_EQ_INT(pv_device_init(&d, f.p, "dev-live", NULL, -1, NULL, &err), PV_OK);
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_ERR_NOT_FOUND);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", NULL, now, &live, &err), PV_ERR_NOT_FOUND);
     ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &one, &err), PV_OK);
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", NULL, now, &live, &err), PV_OK);
     ASSERT_STREQ(live.serial, one.serial);
     ASSERT_STREQ(live.kind, "device");
     ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &two, &err), PV_OK);
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", NULL, now, &live, &err), PV_OK);
     ASSERT_STREQ(live.serial, two.serial); /* the newest */
     size_t n = 0;
     ASSERT_EQ_INT(pv_revoke(f.p, two.serial, NULL, pv_crl_reason("superseded"), &n, &err), PV_OK);
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", now, &live, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", NULL, now, &live, &err), PV_OK);
     ASSERT_STREQ(live.serial, one.serial);
     /* Past its not_after a certificate is not live. */
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", one.not_after, &live, &err),
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-live", NULL, one.not_after, &live, &err),
                   PV_ERR_NOT_FOUND);
-    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-other", now, &live, &err), PV_ERR_NOT_FOUND);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "dev-other", NULL, now, &live, &err),
+                  PV_ERR_NOT_FOUND);
     /* The key read back must be the certificate's own. */
     ASSERT_EQ_INT(pv_identity_key_matches(&one, &err), PV_OK);
     uint8_t *key = one.key_der;
@@ -216,5 +218,59 @@ TEST(live_device_certificate_of_an_id)
     fixture_close(&f);
 }
 
+/* A board is found by its MAC too, whatever id a {seq} template gave it;
+ * a record written before the MAC column is upgraded and keeps its rows. */
+TEST(live_device_certificate_of_a_mac_and_an_older_record)
+{
+    struct fixture f;
+    struct pv_error err;
+    struct pv_ca *ca = NULL;
+    ASSERT_EQ_INT(fixture_with_ca(&f, &ca, &err), PV_OK);
+    static const uint8_t mac[6] = {0x24, 0x0a, 0xc4, 0x00, 0x0f, 0x01};
+    struct pv_device d;
+    struct pv_identity old, fresh;
+    struct pv_issued live;
+    int64_t now = (int64_t)time(NULL);
+    ASSERT_EQ_INT(pv_device_init(&d, f.p, "node-1", mac, -1, NULL, &err), PV_OK);
+    ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &old, &err), PV_OK);
+    pv_ca_free(ca);
+    /* Version 1 had no MAC column. */
+    sqlite3 *db = NULL;
+    ASSERT(sqlite3_open(f.p->ca.db, &db) == SQLITE_OK);
+    ASSERT(sqlite3_exec(db,
+                        "DROP INDEX issued_by_mac; ALTER TABLE issued DROP COLUMN mac; "
+                        "PRAGMA user_version=1;",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, NULL, "24:0a:c4:00:0f:01", now, &live, &err),
+                  PV_ERR_NOT_FOUND); /* issued before the MAC was recorded */
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "node-1", NULL, now, &live, &err), PV_OK);
+    ASSERT_STREQ(live.serial, old.serial);
+    ASSERT_STREQ(live.mac, "");
+    ASSERT(sqlite3_open(f.p->ca.db, &db) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ASSERT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
+    ASSERT(sqlite3_step(st) == SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* The same board under another {seq} id: found by its MAC. */
+    ASSERT_EQ_INT(pv_ca_open(f.p, FIX_PASS, &ca, &err), PV_OK);
+    ASSERT_EQ_INT(pv_device_init(&d, f.p, "node-7", mac, -1, NULL, &err), PV_OK);
+    ASSERT_EQ_INT(pv_mint_device(ca, f.p, &d, NULL, &fresh, &err), PV_OK);
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, "node-9", "24:0A:C4:00:0F:01", now, &live, &err),
+                  PV_OK);
+    ASSERT_STREQ(live.serial, fresh.serial);
+    ASSERT_STREQ(live.id, "node-7");
+    ASSERT_STREQ(live.mac, "24:0a:c4:00:0f:01");
+    ASSERT_EQ_INT(pv_issued_live_device(f.p, NULL, "24:0a:c4:00:0f:02", now, &live, &err),
+                  PV_ERR_NOT_FOUND);
+    pv_identity_release(&old);
+    pv_identity_release(&fresh);
+    pv_ca_free(ca);
+    fixture_close(&f);
+}
+
 TEST_MAIN(RUN(revoked_certificate_fails_verification_with_the_crl);
-          RUN(parallel_threads_share_one_ca); RUN(live_device_certificate_of_an_id);)
+          RUN(parallel_threads_share_one_ca); RUN(live_device_certificate_of_an_id);
+          RUN(live_device_certificate_of_a_mac_and_an_older_record);)
