@@ -193,15 +193,21 @@ static int decide_after_unfinished_write(struct job *j, struct job_identity *ji,
                         "board (%s), so its flash may hold half an identity",
                         (long long)attempt, how);
     }
-    snprintf(j->r->note, sizeof j->r->note,
-             "finishes attempt %lld, which stopped while writing the board: a new identity",
-             (long long)attempt);
+    int rc = PV_OK;
     if (cur != NULL) {
         ji->mode = PV_REPROVISION_RENEW;
         snprintf(ji->replaced, sizeof ji->replaced, "%s", cur->cert_serial);
-        return PV_OK;
+    } else {
+        rc = decide_from_record(j, ji, PV_POLICY_RENEW);
     }
-    return decide_from_record(j, ji, PV_POLICY_RENEW);
+    /* A first provisioning that failed is simply done again; a renew the
+     * user did not ask for this time is said. */
+    if (rc == PV_OK && ji->mode == PV_REPROVISION_RENEW) {
+        snprintf(j->r->note, sizeof j->r->note,
+                 "finishes attempt %lld, which stopped while writing the board: a new identity",
+                 (long long)attempt);
+    }
+    return rc;
 }
 
 /* ===== Keeping the board's identity =================================== */

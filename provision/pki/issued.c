@@ -224,7 +224,8 @@ static void row_from(sqlite3_stmt *st, struct pv_issued *r)
     snprintf(r->mac, sizeof r->mac, "%s", mac ? (const char *)mac : "");
 }
 
-#define ROW_COLUMNS "serial, kind, id, sha256, issued_at, not_after, revoked_at, reason, mac"
+#define ROW_COLUMNS      "serial, kind, id, sha256, issued_at, not_after, revoked_at, reason, mac"
+#define ROW_COLUMN_COUNT 9 /* the first column after them */
 
 static int each(struct issued_db *d, const char *sql, int (*fn)(void *, const struct pv_issued *),
                 void *user, struct pv_error *err)
@@ -463,9 +464,12 @@ int pv_issued_cert(const struct pv_profile *p, const char *id, uint8_t **der, si
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
             row_from(st, row);
-            int n = sqlite3_column_bytes(st, 8);
-            const void *blob = sqlite3_column_blob(st, 8);
-            if (n <= 0 || blob == NULL || (*der = malloc((size_t)n)) == NULL) {
+            int n = sqlite3_column_bytes(st, ROW_COLUMN_COUNT);
+            const void *blob = sqlite3_column_blob(st, ROW_COLUMN_COUNT);
+            if (n <= 0 || blob == NULL) {
+                rc = pv_error_set(err, PV_ERR_DB, "the CA record may be damaged",
+                                  "the record of %s holds no certificate", row->serial);
+            } else if ((*der = malloc((size_t)n)) == NULL) {
                 rc = pv_error_set(err, PV_ERR_NOMEM, NULL, "out of memory");
             } else {
                 memcpy(*der, blob, (size_t)n);
