@@ -257,6 +257,19 @@ static int no_prompt(char *buf, int size, int rwflag, void *user)
     return -1;
 }
 
+/* A certificate in PEM or DER; NULL when it is neither (len <= INT32_MAX). */
+static X509 *read_x509(const uint8_t *data, size_t len)
+{
+    if (is_pem(data, len)) {
+        BIO *b = BIO_new_mem_buf(data, (int)len);
+        X509 *x = b ? PEM_read_bio_X509(b, NULL, no_prompt, NULL) : NULL;
+        BIO_free(b);
+        return x;
+    }
+    const unsigned char *p = data;
+    return d2i_X509(NULL, &p, (long)len);
+}
+
 int pv_identity_load(const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,
                      struct pv_identity *out, struct pv_error *err)
 {
@@ -264,16 +277,8 @@ int pv_identity_load(const uint8_t *cert, size_t cert_len, const uint8_t *key, s
     if (cert_len > INT32_MAX || key_len > INT32_MAX) {
         return pv_error_set(err, PV_ERR_INVALID, NULL, "certificate or key too large");
     }
-    X509 *x = NULL;
+    X509 *x = read_x509(cert, cert_len);
     EVP_PKEY *k = NULL;
-    if (is_pem(cert, cert_len)) {
-        BIO *b = BIO_new_mem_buf(cert, (int)cert_len);
-        x = b ? PEM_read_bio_X509(b, NULL, no_prompt, NULL) : NULL;
-        BIO_free(b);
-    } else {
-        const unsigned char *c = cert;
-        x = d2i_X509(NULL, &c, (long)cert_len);
-    }
     if (is_pem(key, key_len)) {
         BIO *b = BIO_new_mem_buf(key, (int)key_len);
         k = b ? PEM_read_bio_PrivateKey(b, NULL, no_prompt, NULL) : NULL;
@@ -368,17 +373,7 @@ static void name_text(const X509_NAME *name, char *out, size_t len)
 int pv_cert_info(const uint8_t *der, size_t len, struct pv_cert_info *out, struct pv_error *err)
 {
     memset(out, 0, sizeof *out);
-    X509 *x = NULL;
-    if (len > INT32_MAX) {
-        x = NULL;
-    } else if (is_pem(der, len)) {
-        BIO *b = BIO_new_mem_buf(der, (int)len);
-        x = b ? PEM_read_bio_X509(b, NULL, no_prompt, NULL) : NULL;
-        BIO_free(b);
-    } else {
-        const unsigned char *p = der;
-        x = d2i_X509(NULL, &p, (long)len);
-    }
+    X509 *x = len <= INT32_MAX ? read_x509(der, len) : NULL;
     if (x == NULL) {
         ERR_clear_error();
         return pv_error_set(err, PV_ERR_INVALID, NULL, "not a DER or PEM certificate");
