@@ -116,6 +116,7 @@ struct job_identity {
     char replaced[66]; /* serial a renewal replaces: revoked after the write */
     char stale[8][66]; /* serials of this MAC's unfinished attempts */
     size_t stale_count;
+    bool write_started; /* the board may hold this identity from here on */
 };
 /* Device id, policy, mint or keep; ledger minted; stale serials revoked. */
 int identity_choose(struct job *j, struct job_identity *ji);

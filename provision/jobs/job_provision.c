@@ -81,6 +81,7 @@ static int write_and_record(struct job *j, struct job_identity *ji,
     struct pv_job_result *r = j->r;
     bool verified = false;
     /* From here the board may hold half an image: a re-run must know. */
+    ji->write_started = true;
     if (pv_ledger_step(jobs->ledger, j->id, PV_STEP_WRITE, &j->err) != PV_OK) {
         return job_fail_pv(j, &j->err);
     }
@@ -116,6 +117,36 @@ static int write_and_record(struct job *j, struct job_identity *ji,
         return job_fail_pv(j, &j->err);
     }
     return PV_OK;
+}
+
+/* The job stopped between the mint and the first write to the board: the
+ * new certificate never left the host and is in use nowhere, so it is
+ * revoked now (superseded) rather than left live until a re-run. The job's
+ * own error stands; a revocation that fails is added to the note. */
+static void revoke_undelivered(struct job *j, const struct job_identity *ji)
+{
+    if (j->jobs->dry_run || ji->write_started || ji->mode == PV_REPROVISION_KEEP ||
+        ji->ident.serial[0] == '\0') {
+        return;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "never delivered: attempt %lld stopped before the write",
+             (long long)j->id);
+    struct pv_error e;
+    size_t count = 0;
+    int rc = pv_revoke(j->jobs->profile, ji->ident.serial, NULL, pv_crl_reason("superseded"),
+                       &count, &e);
+    if (rc == PV_OK || rc == PV_ERR_NOT_FOUND) {
+        rc = pv_ledger_revoke(j->jobs->ledger, ji->ident.serial, why, NULL, &e);
+    }
+    if (rc != PV_OK) {
+        snprintf(j->r->note, sizeof j->r->note,
+                 "certificate %s was never delivered but could not be revoked (%s): run "
+                 "'espprov cert revoke --serial %s'",
+                 ji->ident.serial, e.msg, ji->ident.serial);
+        return;
+    }
+    j->r->revoked += (unsigned)count;
 }
 
 int job_provision(struct job *j)
@@ -171,6 +202,9 @@ int job_provision(struct job *j)
         rc = job_finish_board(j); /* back into its app, as it was */
     } else if (rc == PV_OK) {
         rc = write_and_record(j, &ji, regions, n, fs_sha);
+    }
+    if (rc != PV_OK) {
+        revoke_undelivered(j, &ji);
     }
     pv_secret_free(img, img_len);
     identity_release(&ji);

@@ -137,6 +137,7 @@ struct phases {
     size_t count;
     atomic_bool abort;
     bool abort_in_write;
+    bool abort_in_build;
 };
 
 static void record_phase(void *user, const struct pv_job_progress *p)
@@ -148,6 +149,9 @@ static void record_phase(void *user, const struct pv_job_progress *p)
         }
     }
     if (ph->abort_in_write && p->phase == PV_PHASE_WRITE && p->done > 0) {
+        atomic_store(&ph->abort, true);
+    }
+    if (ph->abort_in_build && p->phase == PV_PHASE_BUILD) {
         atomic_store(&ph->abort, true);
     }
 }
@@ -235,6 +239,58 @@ TEST(abort_stops_the_write_and_the_row_says_so)
     ASSERT_EQ_INT(row.state, PV_STATE_FAILED);
     ASSERT_EQ_INT(row.step, PV_STEP_WRITE); /* the board may be half written */
     ASSERT_STREQ(row.error, "cancelled");
+}
+
+struct find_serial {
+    const char *serial;
+    int64_t revoked_at;
+    int reason;
+    bool found;
+};
+
+static int find_serial(void *user, const struct pv_issued *row)
+{
+    struct find_serial *w = user;
+    if (strcmp(row->serial, w->serial) == 0) {
+        w->found = true;
+        w->revoked_at = row->revoked_at;
+        w->reason = row->reason;
+    }
+    return 0;
+}
+
+/* Stopped after the mint, before a byte went to the board: the certificate
+ * was never delivered, so it does not stay live. */
+TEST(a_certificate_never_delivered_is_revoked_at_once)
+{
+    const char *port = board(7);
+    ASSERT(port != NULL);
+    struct pv_jobs jobs;
+    jobs_init(&jobs);
+    struct phases ph = {.abort_in_build = true};
+    atomic_init(&ph.abort, false);
+    jobs.user = &ph;
+    jobs.progress = record_phase;
+    jobs.abort = &ph.abort;
+    struct pv_error err;
+    ASSERT_EQ_INT(pv_jobs_prepare(&jobs, &err), PV_OK);
+    struct pv_job_result r;
+    int rc = pv_job_run(&jobs, port, &r);
+    pv_jobs_release(&jobs);
+    ASSERT_EQ_INT(rc, PV_ERR_CANCELLED);
+    ASSERT(r.serial[0] != '\0');
+    struct find_serial w = {.serial = r.serial};
+    ASSERT_EQ_INT(pv_issued_list(fx.p, find_serial, &w, &err), PV_OK);
+    ASSERT(w.found && w.revoked_at != 0);
+    ASSERT_EQ_INT(w.reason, 4); /* superseded */
+    struct pv_ledger_row row;
+    ASSERT_EQ_INT(pv_ledger_get(fx.lg, r.attempt, &row, &err), PV_OK);
+    ASSERT_EQ_INT(row.state, PV_STATE_FAILED);
+    ASSERT_EQ_INT(row.step, PV_STEP_MINTED);
+    ASSERT_CONTAINS(row.revoke_reason, "never delivered");
+    char text[600];
+    pv_ledger_describe(&row, text, sizeof text);
+    ASSERT_CONTAINS(text, "(certificate revoked)");
 }
 
 static enum pv_ledger_reprovision answer_keep(void *user, const char *port,
@@ -353,6 +409,7 @@ int main(void)
     RUN(every_step_reaches_the_ledger);
     RUN(a_dry_run_issues_and_records_nothing);
     RUN(abort_stops_the_write_and_the_row_says_so);
+    RUN(a_certificate_never_delivered_is_revoked_at_once);
     RUN(the_callback_decides_for_a_board_seen_before);
     RUN(a_batch_refuses_a_busy_port_and_stops_on_request);
     fixture_teardown();
