@@ -215,23 +215,33 @@ TEST(a_dry_run_issues_and_records_nothing)
     ASSERT_EQ_INT(issued(), issued_before);
 }
 
+/* One job whose abort flag `ph` raises at the moment it names; the job's
+ * return code (or prepare's error). */
+static int run_aborted(const char *port, struct phases *ph, struct pv_job_result *r,
+                       struct pv_error *err)
+{
+    struct pv_jobs jobs;
+    jobs_init(&jobs);
+    atomic_init(&ph->abort, false);
+    jobs.user = ph;
+    jobs.progress = record_phase;
+    jobs.abort = &ph->abort;
+    int rc = pv_jobs_prepare(&jobs, err);
+    if (rc == PV_OK) {
+        rc = pv_job_run(&jobs, port, r);
+    }
+    pv_jobs_release(&jobs);
+    return rc;
+}
+
 TEST(abort_stops_the_write_and_the_row_says_so)
 {
     const char *port = board(3);
     ASSERT(port != NULL);
-    struct pv_jobs jobs;
-    jobs_init(&jobs);
     struct phases ph = {.abort_in_write = true};
-    atomic_init(&ph.abort, false);
-    jobs.user = &ph;
-    jobs.progress = record_phase;
-    jobs.abort = &ph.abort;
-    struct pv_error err;
-    ASSERT_EQ_INT(pv_jobs_prepare(&jobs, &err), PV_OK);
     struct pv_job_result r;
-    int rc = pv_job_run(&jobs, port, &r);
-    pv_jobs_release(&jobs);
-    ASSERT_EQ_INT(rc, PV_ERR_CANCELLED);
+    struct pv_error err;
+    ASSERT_EQ_INT(run_aborted(port, &ph, &r, &err), PV_ERR_CANCELLED);
     ASSERT(r.cancelled && !r.ok);
     ASSERT_EQ_INT(r.failed_step, PV_STEP_WRITTEN);
     struct pv_ledger_row row;
@@ -265,19 +275,10 @@ TEST(a_certificate_never_delivered_is_revoked_at_once)
 {
     const char *port = board(7);
     ASSERT(port != NULL);
-    struct pv_jobs jobs;
-    jobs_init(&jobs);
     struct phases ph = {.abort_in_build = true};
-    atomic_init(&ph.abort, false);
-    jobs.user = &ph;
-    jobs.progress = record_phase;
-    jobs.abort = &ph.abort;
-    struct pv_error err;
-    ASSERT_EQ_INT(pv_jobs_prepare(&jobs, &err), PV_OK);
     struct pv_job_result r;
-    int rc = pv_job_run(&jobs, port, &r);
-    pv_jobs_release(&jobs);
-    ASSERT_EQ_INT(rc, PV_ERR_CANCELLED);
+    struct pv_error err;
+    ASSERT_EQ_INT(run_aborted(port, &ph, &r, &err), PV_ERR_CANCELLED);
     ASSERT(r.serial[0] != '\0');
     struct find_serial w = {.serial = r.serial};
     ASSERT_EQ_INT(pv_issued_list(fx.p, find_serial, &w, &err), PV_OK);
