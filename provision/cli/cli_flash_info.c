@@ -2,11 +2,7 @@
 #include <stdio.h>
 
 #include "provision/cli/cli_flash.h"
-
-static void print_mac(const uint8_t *m, char *out)
-{
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
+#include "provision/profile/profile.h"
 
 int flash_cmd_info(struct flash_cli *c, int argc, char **argv)
 {
@@ -21,7 +17,7 @@ int flash_cmd_info(struct flash_cli *c, int argc, char **argv)
     const struct fl_chip_info *i = &c->s.info;
     char mac[18] = "unknown";
     if (i->mac_valid) {
-        print_mac(i->mac, mac);
+        pv_format_mac(i->mac, mac);
     }
     const char *loader = i->stub_running ? "stub" : "rom";
     if (c->json) {

@@ -266,8 +266,7 @@ int cmd_board(int argc, char **argv, struct cli_ctx *ctx)
         const struct fl_chip_info *i = &c.s.info;
         char mac[18] = "unknown";
         if (i->mac_valid) {
-            snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", i->mac[0], i->mac[1],
-                     i->mac[2], i->mac[3], i->mac[4], i->mac[5]);
+            pv_format_mac(i->mac, mac);
         }
         cli_line(stdout, "board:     %s", c.used_port);
         cli_line(stdout, "chip:      %s (%s)", i->name,

@@ -364,9 +364,7 @@ static int live_check(const struct pv_profile *p, const struct pv_device *dev, b
 {
     char mac[18] = "";
     if (dev->has_mac) {
-        const uint8_t *m = dev->mac;
-        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                 m[5]);
+        pv_format_mac(dev->mac, mac);
     }
     struct pv_error err;
     int rc =

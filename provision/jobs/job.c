@@ -211,8 +211,7 @@ int job_connect(struct job *j, enum pv_ledger_kind kind)
                         "the board did not give its MAC address");
     }
     memcpy(j->mac, info->mac, 6);
-    snprintf(j->r->mac, sizeof j->r->mac, "%02x:%02x:%02x:%02x:%02x:%02x", j->mac[0], j->mac[1],
-             j->mac[2], j->mac[3], j->mac[4], j->mac[5]);
+    pv_format_mac(j->mac, j->r->mac);
     job_chip_text(info->chip, j->r->chip, sizeof j->r->chip);
     if (j->id != 0 && pv_ledger_connected(jobs->ledger, j->id, j->r->chip, j->r->mac,
                                           info->flash_size, &j->err) != PV_OK) {

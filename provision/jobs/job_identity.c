@@ -3,27 +3,13 @@
  * interrupted attempt, or renewed) or the one already on it (kept), with the
  * revocations that keep the CA record and the CRL truthful.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "provision/image/image.h"
 #include "provision/jobs/job_priv.h"
-
-/* Serials compare as numbers: case and leading zeros do not matter. */
-static bool same_serial(const char *a, const char *b)
-{
-    while (*a == '0') {
-        a++;
-    }
-    while (*b == '0') {
-        b++;
-    }
-    return strcasecmp(a, b) == 0;
-}
 
 int identity_revoke(struct job *j, const char *serial, int reason, const char *why)
 {
@@ -123,7 +109,7 @@ static int decide_from_record(struct job *j, struct job_identity *ji,
         return job_fail_pv(j, &j->err);
     }
     for (size_t i = 0; i < ji->stale_count; i++) {
-        if (same_serial(ji->stale[i], live.serial)) {
+        if (pv_serial_same(ji->stale[i], live.serial)) {
             return PV_OK; /* this ledger's unfinished attempt: revoked once a new one is minted */
         }
     }
@@ -220,7 +206,7 @@ struct record_walk {
 static int find_issued(void *user, const struct pv_issued *row)
 {
     struct record_walk *w = user;
-    if (same_serial(row->serial, w->serial)) {
+    if (pv_serial_same(row->serial, w->serial)) {
         w->found = true;
         w->revoked = row->revoked_at != 0;
         return 1;
@@ -305,7 +291,7 @@ static int check_kept_owner(struct job *j, const struct pv_identity *ident)
     if (rc != PV_OK && rc != PV_ERR_NOT_FOUND) {
         return job_fail_pv(j, &j->err);
     }
-    if (rc == PV_OK && !same_serial(live.serial, ident->serial)) {
+    if (rc == PV_OK && !pv_serial_same(live.serial, ident->serial)) {
         snprintf(what, sizeof what,
                  "the certificate on the board (%s, serial %s) is not the newest for %s in the "
                  "CA's record (%s is): an old copy written back?",
@@ -317,8 +303,8 @@ static int check_kept_owner(struct job *j, const struct pv_identity *ident)
         return job_fail(j, PV_ERR_NOMEM, NULL, "out of memory");
     }
     rc = pv_ledger_identity(j->jobs->ledger, j->r->mac, cur, &j->err);
-    bool other =
-        rc == PV_OK && cur->cert_serial[0] != '\0' && !same_serial(cur->cert_serial, ident->serial);
+    bool other = rc == PV_OK && cur->cert_serial[0] != '\0' &&
+                 !pv_serial_same(cur->cert_serial, ident->serial);
     if (other) {
         snprintf(what, sizeof what,
                  "the certificate on the board (%s, serial %s) is not the one the ledger last "
@@ -401,8 +387,8 @@ static int record_minted(struct job *j, struct job_identity *ji)
     for (size_t i = 0; i < ji->stale_count; i++) {
         /* The certificate a renew replaces (an unfinished keep attempt names
          * it too) stays live until the new one is on the board. */
-        if (!same_serial(ji->stale[i], ji->ident.serial) &&
-            !same_serial(ji->stale[i], ji->replaced)) {
+        if (!pv_serial_same(ji->stale[i], ji->ident.serial) &&
+            !pv_serial_same(ji->stale[i], ji->replaced)) {
             int rc = identity_revoke(j, ji->stale[i], pv_crl_reason("superseded"), why);
             if (rc != PV_OK) {
                 return rc;
@@ -482,7 +468,7 @@ int identity_choose(struct job *j, struct job_identity *ji)
 int identity_after_write(struct job *j, struct job_identity *ji)
 {
     if (ji->replaced[0] == '\0' || j->jobs->dry_run ||
-        same_serial(ji->replaced, ji->ident.serial)) {
+        pv_serial_same(ji->replaced, ji->ident.serial)) {
         return PV_OK;
     }
     char why[64];

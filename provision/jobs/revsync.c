@@ -3,7 +3,6 @@
  * older espprov) reach the ledger here, so `ledger list` never says
  * "provisioned" for a certificate the broker already refuses.
  */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 
 #include "provision/jobs/jobs.h"
 
-/* Serials compared as numbers: upper case, no leading zeros. */
+/* A revoked serial (pv_serial_canon spelling) and its CRL reason. */
 struct revoked_serial {
     char serial[41];
     int reason;
@@ -22,20 +21,6 @@ struct revoked_set {
     size_t count, cap;
     bool out_of_memory;
 };
-
-static void canon_serial(const char *in, char *out, size_t cap)
-{
-    while (*in == '0') {
-        in++;
-    }
-    size_t n = 0;
-    for (; *in != '\0' && n + 1 < cap; in++) {
-        if (*in != ':') {
-            out[n++] = (char)toupper((unsigned char)*in);
-        }
-    }
-    out[n] = '\0';
-}
 
 static int by_serial(const void *a, const void *b)
 {
@@ -60,7 +45,7 @@ static int collect_revoked(void *user, const struct pv_issued *row)
         set->cap = cap;
     }
     struct revoked_serial *r = &set->items[set->count++];
-    canon_serial(row->serial, r->serial, sizeof r->serial);
+    pv_serial_canon(row->serial, r->serial, sizeof r->serial);
     r->reason = row->reason;
     return 0;
 }
@@ -79,7 +64,7 @@ static int mark_row(const struct pv_ledger_row *row, void *arg)
         return 0;
     }
     struct revoked_serial key;
-    canon_serial(row->cert_serial, key.serial, sizeof key.serial);
+    pv_serial_canon(row->cert_serial, key.serial, sizeof key.serial);
     const struct revoked_serial *hit =
         bsearch(&key, w->set->items, w->set->count, sizeof key, by_serial);
     if (hit == NULL) {

@@ -121,9 +121,7 @@ int pv_mint_devices(struct pv_ca *ca, const struct pv_profile *p, const struct p
     for (size_t i = 0; rc == PV_OK && i < n; i++) {
         ids[i] = devs[i].id;
         if (devs[i].has_mac) {
-            const uint8_t *m = devs[i].mac;
-            snprintf(mac_text[i], sizeof mac_text[i], "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
-                     m[2], m[3], m[4], m[5]);
+            pv_format_mac(devs[i].mac, mac_text[i]);
             macs[i] = mac_text[i];
         }
         rc = build_device(ca, p, &devs[i], pool, &xs[i], &keys[i], err);

@@ -188,6 +188,12 @@ struct pv_issued {
     char mac[18];       /* device: the board's "aa:bb:cc:dd:ee:ff", "" when not known */
 };
 
+/* A serial as the digits of its number: upper case, no colons, no leading
+ * zeros (cut to cap - 1). Two spellings of one serial give the same text. */
+void pv_serial_canon(const char *serial, char *out, size_t cap);
+/* Whether two spellings ("0ABC", "ab:c", "ABC") name the same serial. */
+bool pv_serial_same(const char *a, const char *b);
+
 /* CRL reason from its name ("unspecified", "keyCompromise", "superseded",
  * "cessationOfOperation", "affiliationChanged"); -1 when unknown. */
 int pv_crl_reason(const char *name);

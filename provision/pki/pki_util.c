@@ -1,4 +1,5 @@
 /* Certificate building blocks shared by the CA, device and server certificates. */
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,4 +255,24 @@ int pv_serial_hex(const ASN1_INTEGER *serial, char *out, size_t len)
     OPENSSL_free(hex);
     BN_free(bn);
     return rc;
+}
+
+void pv_serial_canon(const char *serial, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *s = serial; *s != '\0' && n + 1 < cap; s++) {
+        if (*s == ':' || (n == 0 && *s == '0')) {
+            continue;
+        }
+        out[n++] = (char)toupper((unsigned char)*s);
+    }
+    out[n] = '\0';
+}
+
+bool pv_serial_same(const char *a, const char *b)
+{
+    char x[80], y[80];
+    pv_serial_canon(a, x, sizeof x);
+    pv_serial_canon(b, y, sizeof y);
+    return strcmp(x, y) == 0;
 }

@@ -238,6 +238,8 @@ int pv_device_init(struct pv_device *dev, const struct pv_profile *p, const char
                    const uint8_t *mac, int64_t seq, const char *chip, struct pv_error *err);
 /* Parses "a4:cf:12:34:56:78", "a4-cf-..." or "a4cf12345678". 0 or PV_ERR_INVALID. */
 int pv_parse_mac(const char *text, uint8_t mac[6]);
+/* "a4:cf:12:34:56:78": lower case, colons (the ledger's and the record's spelling). */
+void pv_format_mac(const uint8_t mac[6], char out[18]);
 
 /*
  * Expands {mac} {mac_suffix} {seq} {seq:N} {chip} {id} {profile} ({{ and }}

@@ -217,6 +217,12 @@ int pv_template_expand(const char *tmpl, const struct pv_profile *p, const struc
     return PV_OK;
 }
 
+void pv_format_mac(const uint8_t mac[6], char out[18])
+{
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+}
+
 int pv_parse_mac(const char *text, uint8_t mac[6])
 {
     uint8_t tmp[6];

@@ -271,6 +271,19 @@ TEST(live_device_certificate_of_a_mac_and_an_older_record)
     fixture_close(&f);
 }
 
+/* One serial, however it is spelled (the ledger's, openssl's, with colons). */
+TEST(serial_spellings_compare_as_numbers)
+{
+    char out[41];
+    pv_serial_canon("00:0a:BC", out, sizeof out);
+    ASSERT_STREQ(out, "ABC");
+    ASSERT(pv_serial_same("0ABC", "ab:c"));
+    ASSERT(pv_serial_same("080766248A", "80766248a"));
+    ASSERT(!pv_serial_same("ABC", "ABD"));
+    ASSERT(!pv_serial_same("ABC", "ABC0"));
+}
+
 TEST_MAIN(RUN(revoked_certificate_fails_verification_with_the_crl);
           RUN(parallel_threads_share_one_ca); RUN(live_device_certificate_of_an_id);
-          RUN(live_device_certificate_of_a_mac_and_an_older_record);)
+          RUN(live_device_certificate_of_a_mac_and_an_older_record);
+          RUN(serial_spellings_compare_as_numbers);)
